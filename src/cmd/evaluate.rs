@@ -1,0 +1,31 @@
+use std::io::Write;
+use std::path::PathBuf;
+
+use ntc::data::reader::FlowReader;
+use ntc::model::Model;
+use ntc::predict::score;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Labelled flow CSV.
+    pub csv: PathBuf,
+    /// Model file.
+    #[arg(short, long, default_value = super::DEFAULT_MODEL)]
+    pub model: PathBuf,
+    /// Print the metrics as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
+    let model = Model::load(&a.model)?;
+    let mut reader = FlowReader::open(&a.csv)?;
+    let progress = super::rows_progress("scoring", quiet);
+    let m = score(&model, &mut reader, &progress)?;
+    drop(progress);
+    let text = if a.json { format!("{}\n", m.to_json()) } else { m.to_table() };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Everything about input data: the Unicauca schema, reading flow CSVs and
+//! turning labels into classes.
+
+pub mod classes;
+pub mod ingest;
+pub mod reader;
+pub mod sample;
+pub mod schema;

@@ -1,0 +1,372 @@
+//! Streaming flow-CSV reader for `predict` and `evaluate`, and the validator
+//! that locates bad cells for `train`.
+//!
+//! It reads records one by one with the `csv` crate, so that memory stays
+//! bounded whatever the file size, every error names its exact line, and
+//! `predict` can copy input columns through byte for byte.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{display_path, Error, Result};
+
+/// Which columns of a file feed the model, found by name (order in the file does not matter).
+#[derive(Clone, Debug)]
+pub struct ColumnPlan {
+    /// Index in the file of each model feature, in model order.
+    pub feature_idx: Vec<usize>,
+    /// Feature names, in model order (for error messages).
+    pub feature_names: Vec<String>,
+    /// Index of the label column, when labels are read.
+    pub label_idx: Option<usize>,
+}
+
+/// A batch of consecutive records.
+#[derive(Default)]
+pub struct Batch {
+    /// The raw records, for passthrough.
+    pub records: Vec<csv::ByteRecord>,
+    /// Row-major features, `len() == records.len() * n_features`. Missing cells are NaN.
+    pub features: Vec<f64>,
+    /// Raw labels (empty when no label column is read).
+    pub labels: Vec<String>,
+    /// 1-based line number of each record in the input.
+    pub lines: Vec<u64>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+    fn clear(&mut self) {
+        self.records.clear();
+        self.features.clear();
+        self.labels.clear();
+        self.lines.clear();
+    }
+}
+
+pub struct FlowReader {
+    name: String,
+    rdr: csv::Reader<Box<dyn Read>>,
+    headers: Vec<String>,
+    raw_headers: csv::ByteRecord,
+    record: csv::ByteRecord,
+    /// Added to the csv crate's line numbers (1 for CRLF files).
+    line_fix: u64,
+}
+
+impl FlowReader {
+    /// Opens a CSV file, or stdin for `-`, and reads its header.
+    pub fn open(path: &Path) -> Result<Self> {
+        let name = display_path(path);
+        let input: Box<dyn Read> = if path.as_os_str() == "-" {
+            Box::new(io::stdin().lock())
+        } else {
+            let f = File::open(path).map_err(|e| Error::input(format!("{name}: {e}")))?;
+            if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+                return Err(Error::input(format!("{name}: is a directory, not a CSV file")));
+            }
+            Box::new(BufReader::with_capacity(1 << 20, f))
+        };
+        Self::from_reader(name, input)
+    }
+
+    /// Like [`FlowReader::open`], also hashing every byte read (SHA-256).
+    pub fn open_hashed(path: &Path) -> Result<(Self, HashHandle)> {
+        let name = display_path(path);
+        let f = File::open(path).map_err(|e| Error::input(format!("{name}: {e}")))?;
+        let handle = HashHandle(Arc::new(Mutex::new(Sha256::new())));
+        let input = HashingReader { inner: BufReader::with_capacity(1 << 20, f), hash: handle.clone() };
+        Ok((Self::from_reader(name, Box::new(input))?, handle))
+    }
+
+    pub fn from_reader(name: String, input: Box<dyn Read>) -> Result<Self> {
+        // The csv crate counts a CRLF record's line one short: look at the
+        // first line ending to know whether to correct.
+        let mut input = BufReader::with_capacity(1 << 16, input);
+        let head = input.fill_buf().map_err(|e| Error::input(format!("{name}: read error: {e}")))?;
+        let crlf = head.iter().position(|&b| b == b'\n').is_some_and(|i| i > 0 && head[i - 1] == b'\r');
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .buffer_capacity(1 << 20)
+            .from_reader(Box::new(input) as Box<dyn Read>);
+        let raw_headers = rdr
+            .byte_headers()
+            .map_err(|e| csv_error(&name, e, &[], 0))?
+            .clone();
+        if raw_headers.is_empty() || (raw_headers.len() == 1 && raw_headers[0].is_empty()) {
+            return Err(Error::input(format!("{name}: file is empty (no header line)")));
+        }
+        let headers: Vec<String> = raw_headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let h = String::from_utf8_lossy(h);
+                // A UTF-8 byte-order mark is not part of the first name.
+                let h = if i == 0 { h.trim_start_matches('\u{feff}') } else { &h };
+                h.trim().to_string()
+            })
+            .collect();
+        let mut seen = HashSet::new();
+        for h in &headers {
+            if !seen.insert(h.as_str()) {
+                return Err(Error::at(&name, 1, Some(h), "duplicate column name in header"));
+            }
+        }
+        Ok(FlowReader { name, rdr, headers, raw_headers, record: csv::ByteRecord::new(), line_fix: crlf as u64 })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// The header exactly as read (for passthrough).
+    pub fn raw_headers(&self) -> &csv::ByteRecord {
+        &self.raw_headers
+    }
+
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+
+    /// Resolves model features (and optionally the label) against this file's header.
+    pub fn plan(&self, features: &[String], label: Option<&str>) -> Result<ColumnPlan> {
+        let mut missing = Vec::new();
+        let mut feature_idx = Vec::with_capacity(features.len());
+        for f in features {
+            match self.column_index(f) {
+                Some(i) => feature_idx.push(i),
+                None => missing.push(f.as_str()),
+            }
+        }
+        if !missing.is_empty() {
+            let hint = if self.headers.len() == 1 && self.headers[0].contains([';', '\t', '|']) {
+                " (the header has a single column: is the file separated by something other than commas?)"
+            } else {
+                ""
+            };
+            return Err(Error::input(format!(
+                "{}:1: missing {} feature column{} the model needs: {}{hint}",
+                self.name,
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                abbreviate(&missing, 8)
+            )));
+        }
+        let label_idx = match label {
+            Some(l) => Some(self.column_index(l).ok_or_else(|| {
+                Error::input(format!("{}:1: no label column '{l}' in the header", self.name))
+            })?),
+            None => None,
+        };
+        Ok(ColumnPlan { feature_idx, feature_names: features.to_vec(), label_idx })
+    }
+
+    /// Reads up to `max` records into `batch` (cleared first). Returns the number read; 0 at end of input.
+    pub fn next_batch(&mut self, plan: &ColumnPlan, max: usize, batch: &mut Batch) -> Result<usize> {
+        batch.clear();
+        while batch.len() < max {
+            if !self.read_record()? {
+                break;
+            }
+            let line = self.record.position().map(|p| p.line() + self.line_fix).unwrap_or(0);
+            for (k, &i) in plan.feature_idx.iter().enumerate() {
+                let v = parse_cell(&self.record[i])
+                    .ok_or_else(|| self.bad_cell(line, &plan.feature_names[k], &self.record[i]))?;
+                batch.features.push(v);
+            }
+            if let Some(li) = plan.label_idx {
+                let l = std::str::from_utf8(&self.record[li]).map_err(|_| {
+                    Error::at(&self.name, line, Some(&self.headers[li]), "label is not valid UTF-8")
+                })?;
+                let l = l.trim();
+                if l.is_empty() {
+                    return Err(Error::at(&self.name, line, Some(&self.headers[li]), "empty label"));
+                }
+                batch.labels.push(l.to_string());
+            }
+            batch.lines.push(line);
+            batch.records.push(self.record.clone());
+        }
+        Ok(batch.len())
+    }
+
+    /// Reads one record into `self.record`; false at end of input.
+    fn read_record(&mut self) -> Result<bool> {
+        match self.rdr.read_byte_record(&mut self.record) {
+            Ok(more) => Ok(more),
+            Err(e) => Err(csv_error(&self.name, e, &self.headers, self.line_fix)),
+        }
+    }
+
+    fn bad_cell(&self, line: u64, column: &str, cell: &[u8]) -> Error {
+        let shown = String::from_utf8_lossy(cell);
+        let shown: String = shown.chars().take(40).collect();
+        Error::at(&self.name, line, Some(column), format!("'{shown}' is not a number"))
+    }
+
+    /// Reads every remaining record, checking the planned columns; the first
+    /// bad one is returned as an error. Used to locate what a faster reader rejected.
+    pub fn validate(&mut self, plan: &ColumnPlan) -> Result<u64> {
+        let mut batch = Batch::default();
+        let mut n = 0u64;
+        loop {
+            let got = self.next_batch(plan, 65536, &mut batch)?;
+            if got == 0 {
+                return Ok(n);
+            }
+            n += got as u64;
+        }
+    }
+}
+
+/// The running SHA-256 of a file read through [`FlowReader::open_hashed`].
+#[derive(Clone)]
+pub struct HashHandle(Arc<Mutex<Sha256>>);
+
+impl HashHandle {
+    /// Hex digest of everything read so far.
+    pub fn finish(&self) -> String {
+        let h = self.0.lock().unwrap().clone().finalize();
+        h.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hash: HashHandle,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.0.lock().unwrap().update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Parses one numeric cell. Empty means missing (NaN); CICFlowMeter's
+/// `Infinity`/`NaN` are accepted. `None` when the cell is not a number.
+pub fn parse_cell(cell: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(cell).ok()?.trim();
+    if s.is_empty() {
+        return Some(f64::NAN);
+    }
+    s.parse::<f64>().ok()
+}
+
+fn csv_error(name: &str, e: csv::Error, headers: &[String], line_fix: u64) -> Error {
+    use csv::ErrorKind;
+    let line = e.position().map(|p| p.line() + line_fix);
+    match e.kind() {
+        ErrorKind::UnequalLengths { expected_len, len, .. } => Error::at(
+            name,
+            line.unwrap_or(0),
+            None,
+            format!(
+                "expected {expected_len} fields like the header, found {len} (truncated or malformed line?)"
+            ),
+        ),
+        ErrorKind::Io(io) => Error::input(format!("{name}: read error: {io}")),
+        ErrorKind::Utf8 { err, .. } => {
+            let col = headers.get(err.field()).map(|s| s.as_str());
+            Error::at(name, line.unwrap_or(0), col, "invalid UTF-8")
+        }
+        _ => match line {
+            Some(l) => Error::at(name, l, None, e.to_string()),
+            None => Error::input(format!("{name}: {e}")),
+        },
+    }
+}
+
+/// `a, b, c and 5 more`
+pub fn abbreviate(items: &[&str], max: usize) -> String {
+    if items.len() <= max {
+        items.join(", ")
+    } else {
+        format!("{} and {} more", items[..max].join(", "), items.len() - max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(text: &str) -> FlowReader {
+        FlowReader::from_reader("t.csv".into(), Box::new(io::Cursor::new(text.as_bytes().to_vec())))
+            .unwrap()
+    }
+
+    #[test]
+    fn cells_parse_like_cicflowmeter_writes_them() {
+        assert_eq!(parse_cell(b"1.5"), Some(1.5));
+        assert_eq!(parse_cell(b" 7 "), Some(7.0));
+        assert_eq!(parse_cell(b"Infinity"), Some(f64::INFINITY));
+        assert_eq!(parse_cell(b"-Infinity"), Some(f64::NEG_INFINITY));
+        assert!(parse_cell(b"NaN").unwrap().is_nan());
+        assert!(parse_cell(b"").unwrap().is_nan());
+        assert_eq!(parse_cell(b"abc"), None);
+    }
+
+    #[test]
+    fn bad_cell_names_line_and_column() {
+        let mut r = reader("a,b,y\n1,2,X\n3,oops,Y\n");
+        let plan = r.plan(&["b".into(), "a".into()], Some("y")).unwrap();
+        let err = r.validate(&plan).unwrap_err().to_string();
+        assert_eq!(err, "t.csv:3: column 'b': 'oops' is not a number");
+    }
+
+    #[test]
+    fn columns_match_by_name_and_bom_is_ignored() {
+        let mut r = reader("\u{feff}b,a\r\n2,1\r\n");
+        let plan = r.plan(&["a".into(), "b".into()], None).unwrap();
+        let mut batch = Batch::default();
+        assert_eq!(r.next_batch(&plan, 10, &mut batch).unwrap(), 1);
+        assert_eq!(batch.features, vec![1.0, 2.0]);
+        assert_eq!(batch.lines, vec![2]);
+    }
+
+    #[test]
+    fn crlf_files_report_true_line_numbers() {
+        let mut r = reader("a,b\r\n1,2\r\n3,x\r\n");
+        let plan = r.plan(&["b".into()], None).unwrap();
+        assert_eq!(r.validate(&plan).unwrap_err().to_string(), "t.csv:3: column 'b': 'x' is not a number");
+        let mut r = reader("a,b\r\n1,2\r\n3\r\n");
+        let plan = r.plan(&["b".into()], None).unwrap();
+        assert!(r.validate(&plan).unwrap_err().to_string().starts_with("t.csv:3: expected 2 fields"));
+    }
+
+    #[test]
+    fn short_line_is_an_error_with_its_line() {
+        let mut r = reader("a,b\n1,2\n3\n");
+        let plan = r.plan(&["a".into()], None).unwrap();
+        let err = r.validate(&plan).unwrap_err().to_string();
+        assert!(err.starts_with("t.csv:3: expected 2 fields"), "{err}");
+    }
+
+    #[test]
+    fn missing_and_duplicate_columns_are_errors() {
+        let r = reader("a,b\n1,2\n");
+        let err = r.plan(&["c".into()], None).unwrap_err().to_string();
+        assert!(err.contains("missing 1 feature column the model needs: c"), "{err}");
+        let err = FlowReader::from_reader("d.csv".into(), Box::new(io::Cursor::new(b"a,a\n1,2\n".to_vec())))
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(err, "d.csv:1: column 'a': duplicate column name in header");
+    }
+}

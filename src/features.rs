@@ -1,0 +1,184 @@
+//! From raw feature columns to the matrix the SVM sees: drop constant
+//! columns, impute missing and non-finite values, standard-scale.
+//!
+//! Every parameter is learnt on the training rows and stored in the model,
+//! so `predict` transforms new rows exactly as `train` did.
+
+use linfa::prelude::*;
+use linfa_preprocessing::linear_scaling::LinearScaler;
+use ndarray::{Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How one feature's bad values are replaced. Learnt from the finite
+/// training values: NaN and empty cells take the median, `+Infinity` the
+/// maximum (CICFlowMeter writes it for rates of zero-duration flows, which
+/// are "faster than anything seen"), `-Infinity` the minimum.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Imputation {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Imputation {
+    #[inline]
+    pub fn apply(&self, v: f64) -> f64 {
+        if v.is_finite() {
+            v
+        } else if v.is_nan() {
+            self.median
+        } else if v > 0.0 {
+            self.max
+        } else {
+            self.min
+        }
+    }
+}
+
+/// The fitted transform, stored in the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Preprocessor {
+    /// Feature names in model order.
+    pub features: Vec<String>,
+    pub imputation: Vec<Imputation>,
+    /// StandardScaler parameters: `(x - mean) * scale`, `scale = 1/std` (ddof 0).
+    pub mean: Vec<f64>,
+    pub scale: Vec<f64>,
+}
+
+/// What fitting found out about the candidate columns.
+pub struct FitSummary {
+    /// Columns left out because they hold one value in the training rows.
+    pub constant: Vec<String>,
+    /// Non-finite or missing cells seen per kept feature.
+    pub imputed_cells: u64,
+}
+
+impl Preprocessor {
+    /// Learns the transform from training rows (`x` has one column per
+    /// candidate name) and returns it with the transformed matrix.
+    pub fn fit(x: ArrayView2<f64>, names: &[String]) -> Result<(Self, Array2<f64>, FitSummary)> {
+        assert_eq!(x.ncols(), names.len());
+        if x.nrows() == 0 {
+            return Err(Error::input("no training rows"));
+        }
+        let mut keep = Vec::new();
+        let mut constant = Vec::new();
+        let mut imputation = Vec::new();
+        for (j, col) in x.axis_iter(Axis(1)).enumerate() {
+            let mut finite: Vec<f64> = col.iter().copied().filter(|v| v.is_finite()).collect();
+            let non_finite = col.len() - finite.len();
+            finite.sort_by(|a, b| a.total_cmp(b));
+            let is_constant = match (finite.first(), finite.last()) {
+                (Some(lo), Some(hi)) => lo == hi && non_finite == 0,
+                _ => true, // no finite value at all: nothing to learn from
+            };
+            if is_constant {
+                constant.push(names[j].clone());
+                continue;
+            }
+            keep.push(j);
+            imputation.push(Imputation {
+                median: median_sorted(&finite),
+                min: finite[0],
+                max: finite[finite.len() - 1],
+            });
+        }
+        if keep.is_empty() {
+            return Err(Error::input("every feature column is constant in the training rows: nothing to learn from"));
+        }
+        let mut imputed_cells = 0u64;
+        let mut m = Array2::<f64>::zeros((x.nrows(), keep.len()));
+        for (k, &j) in keep.iter().enumerate() {
+            let imp = &imputation[k];
+            for (dst, &v) in m.column_mut(k).iter_mut().zip(x.column(j)) {
+                if !v.is_finite() {
+                    imputed_cells += 1;
+                }
+                *dst = imp.apply(v);
+            }
+        }
+        let scaler = LinearScaler::standard()
+            .fit(&DatasetBase::from(m.view()))
+            .map_err(|e| anyhow::anyhow!("scaler: {e}"))?;
+        let pre = Preprocessor {
+            features: keep.iter().map(|&j| names[j].clone()).collect(),
+            imputation,
+            mean: scaler.offsets().to_vec(),
+            scale: scaler.scales().to_vec(),
+        };
+        pre.scale_in_place(&mut m);
+        Ok((pre, m, FitSummary { constant, imputed_cells }))
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.features.len()
+    }
+
+    /// Transforms raw rows (row-major, one value per model feature) in place.
+    pub fn transform_rows(&self, rows: &mut [f64]) {
+        let d = self.n_features();
+        for row in rows.chunks_exact_mut(d) {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (self.imputation[j].apply(*v) - self.mean[j]) * self.scale[j];
+            }
+        }
+    }
+
+    fn scale_in_place(&self, m: &mut Array2<f64>) {
+        for (j, mut col) in m.axis_iter_mut(Axis(1)).enumerate() {
+            let (mu, s) = (self.mean[j], self.scale[j]);
+            col.mapv_inplace(|v| (v - mu) * s);
+        }
+    }
+}
+
+/// Median of an ascending slice (mean of the middle two for even lengths).
+pub fn median_sorted(v: &[f64]) -> f64 {
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn constant_columns_are_dropped_and_bad_values_imputed() {
+        let x = array![
+            [1.0, 5.0, 0.0],
+            [2.0, f64::INFINITY, 0.0],
+            [3.0, f64::NAN, 0.0],
+            [4.0, 7.0, 0.0]
+        ];
+        let names: Vec<String> = ["a", "b", "zero"].iter().map(|s| s.to_string()).collect();
+        let (pre, m, summary) = Preprocessor::fit(x.view(), &names).unwrap();
+        assert_eq!(pre.features, vec!["a", "b"]);
+        assert_eq!(summary.constant, vec!["zero"]);
+        assert_eq!(summary.imputed_cells, 2);
+        // b: Infinity -> max 7, NaN -> median 6
+        let b_raw = [5.0, 7.0, 6.0, 7.0];
+        let mean = b_raw.iter().sum::<f64>() / 4.0;
+        assert!((pre.mean[1] - mean).abs() < 1e-12);
+        // scaled columns have mean 0 and (population) variance 1
+        for col in m.axis_iter(Axis(1)) {
+            let mu = col.mean().unwrap();
+            let var = col.mapv(|v| (v - mu) * (v - mu)).mean().unwrap();
+            assert!(mu.abs() < 1e-12 && (var - 1.0).abs() < 1e-9);
+        }
+        // transform_rows matches the fitted matrix
+        let mut row = vec![2.0, f64::INFINITY];
+        pre.transform_rows(&mut row);
+        assert!((row[0] - m[[1, 0]]).abs() < 1e-12 && (row[1] - m[[1, 1]]).abs() < 1e-12);
+    }
+}

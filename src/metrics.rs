@@ -1,0 +1,173 @@
+//! Classification metrics, defined as scikit-learn defines them (a class
+//! with no predictions has precision 0; macro averages weigh classes equally,
+//! weighted averages by support).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassScore {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub rows: u64,
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    pub weighted_f1: f64,
+    pub classes: Vec<String>,
+    pub per_class: Vec<ClassScore>,
+    /// `confusion[true][predicted]`.
+    pub confusion: Vec<Vec<u64>>,
+}
+
+/// Accumulates a confusion matrix batch by batch.
+#[derive(Clone, Debug)]
+pub struct Confusion {
+    k: usize,
+    counts: Vec<u64>,
+}
+
+impl Confusion {
+    pub fn new(k: usize) -> Self {
+        Confusion { k, counts: vec![0; k * k] }
+    }
+
+    pub fn add(&mut self, truth: usize, predicted: usize) {
+        self.counts[truth * self.k + predicted] += 1;
+    }
+
+    pub fn metrics(&self, classes: &[String]) -> Metrics {
+        let k = self.k;
+        let at = |t: usize, p: usize| self.counts[t * k + p];
+        let rows: u64 = self.counts.iter().sum();
+        let correct: u64 = (0..k).map(|c| at(c, c)).sum();
+        let mut per_class = Vec::with_capacity(k);
+        for c in 0..k {
+            let tp = at(c, c) as f64;
+            let support: u64 = (0..k).map(|p| at(c, p)).sum();
+            let predicted: u64 = (0..k).map(|t| at(t, c)).sum();
+            let precision = if predicted > 0 { tp / predicted as f64 } else { 0.0 };
+            let recall = if support > 0 { tp / support as f64 } else { 0.0 };
+            let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+            per_class.push(ClassScore { precision, recall, f1, support });
+        }
+        let macro_f1 = if k > 0 { per_class.iter().map(|s| s.f1).sum::<f64>() / k as f64 } else { 0.0 };
+        let weighted_f1 = if rows > 0 {
+            per_class.iter().map(|s| s.f1 * s.support as f64).sum::<f64>() / rows as f64
+        } else {
+            0.0
+        };
+        Metrics {
+            rows,
+            accuracy: if rows > 0 { correct as f64 / rows as f64 } else { 0.0 },
+            macro_f1,
+            weighted_f1,
+            classes: classes.to_vec(),
+            per_class,
+            confusion: (0..k).map(|t| (0..k).map(|p| at(t, p)).collect()).collect(),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn from_pairs(truth: &[usize], predicted: &[usize], classes: &[String]) -> Metrics {
+        let mut c = Confusion::new(classes.len());
+        for (&t, &p) in truth.iter().zip(predicted) {
+            c.add(t, p);
+        }
+        c.metrics(classes)
+    }
+
+    /// The `evaluate --json` object.
+    pub fn to_json(&self) -> serde_json::Value {
+        let per_class: serde_json::Map<String, serde_json::Value> = self
+            .classes
+            .iter()
+            .zip(&self.per_class)
+            .map(|(c, s)| {
+                (
+                    c.clone(),
+                    serde_json::json!({"precision": s.precision, "recall": s.recall, "f1": s.f1, "support": s.support}),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "rows": self.rows,
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "weighted_f1": self.weighted_f1,
+            "classes": self.classes,
+            "per_class": per_class,
+            "confusion": self.confusion,
+        })
+    }
+
+    /// A readable table: summary, per-class scores, confusion matrix.
+    pub fn to_table(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let w = self.classes.iter().map(|c| c.len()).max().unwrap_or(5).max(9);
+        writeln!(s, "rows         {}", self.rows).unwrap();
+        writeln!(s, "accuracy     {:.4}", self.accuracy).unwrap();
+        writeln!(s, "macro F1     {:.4}", self.macro_f1).unwrap();
+        writeln!(s, "weighted F1  {:.4}", self.weighted_f1).unwrap();
+        writeln!(s).unwrap();
+        writeln!(s, "{:<w$}  {:>9}  {:>9}  {:>9}  {:>9}", "class", "precision", "recall", "f1", "support").unwrap();
+        for (c, sc) in self.classes.iter().zip(&self.per_class) {
+            writeln!(s, "{c:<w$}  {:>9.4}  {:>9.4}  {:>9.4}  {:>9}", sc.precision, sc.recall, sc.f1, sc.support)
+                .unwrap();
+        }
+        writeln!(s).unwrap();
+        writeln!(s, "confusion matrix (rows: true class, columns: predicted)").unwrap();
+        let cw = self
+            .confusion
+            .iter()
+            .flatten()
+            .map(|v| v.to_string().len())
+            .chain(self.classes.iter().map(|c| c.len()))
+            .max()
+            .unwrap_or(1);
+        write!(s, "{:<w$}", "").unwrap();
+        for c in &self.classes {
+            write!(s, "  {c:>cw$}").unwrap();
+        }
+        writeln!(s).unwrap();
+        for (c, row) in self.classes.iter().zip(&self.confusion) {
+            write!(s, "{c:<w$}").unwrap();
+            for v in row {
+                write!(s, "  {v:>cw$}").unwrap();
+            }
+            writeln!(s).unwrap();
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_scikit_learn_on_a_small_case() {
+        // sklearn: y_true=[0,0,1,1,2,2], y_pred=[0,1,1,1,2,0]
+        let classes: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let m = Metrics::from_pairs(&[0, 0, 1, 1, 2, 2], &[0, 1, 1, 1, 2, 0], &classes);
+        assert!((m.accuracy - 4.0 / 6.0).abs() < 1e-12);
+        // per class: a p=.5 r=.5 f=.5; b p=2/3 r=1 f=.8; c p=1 r=.5 f=2/3
+        assert!((m.per_class[1].f1 - 0.8).abs() < 1e-12);
+        assert!((m.macro_f1 - (0.5 + 0.8 + 2.0 / 3.0) / 3.0).abs() < 1e-12);
+        assert_eq!(m.confusion, vec![vec![1, 1, 0], vec![0, 2, 0], vec![1, 0, 1]]);
+    }
+
+    #[test]
+    fn class_never_predicted_has_zero_precision() {
+        let classes: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let m = Metrics::from_pairs(&[0, 1], &[0, 0], &classes);
+        assert_eq!(m.per_class[1].precision, 0.0);
+        assert_eq!(m.per_class[1].f1, 0.0);
+    }
+}

@@ -1,0 +1,143 @@
+//! The model file: everything `predict` needs, plus a card describing how
+//! the model was made. CBOR (ciborium) behind a small binary header:
+//!
+//! ```text
+//! "NTCMODEL" | format version (u32 LE) | payload length (u64 LE) | SHA-256 of payload | CBOR payload
+//! ```
+//!
+//! The header lets a loader say "not an ntc model", "another format
+//! version", "truncated" or "corrupted" before decoding anything. Nothing in
+//! the file changes from run to run (no clock time, no absolute paths), so
+//! the same data and seed give byte-identical files. A model is plain data:
+//! loading one can never run code.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::data::classes::ClassMap;
+use crate::error::{display_path, Error, Result};
+use crate::features::Preprocessor;
+use crate::metrics::Metrics;
+use crate::svm::SvmModel;
+
+pub const MAGIC: &[u8; 8] = b"NTCMODEL";
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 8 + 4 + 8 + 32;
+
+/// How and on what a model was trained (the model card).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    /// File name only (no directory: paths say things about the machine and user).
+    pub file_name: String,
+    pub file_sha256: String,
+    pub rows_in_file: u64,
+    pub rows_used: u64,
+    /// `(class, rows in the file, rows used)`.
+    pub rows_per_class: Vec<(String, u64, u64)>,
+    pub seed: u64,
+    pub max_rows: Option<u64>,
+    pub label_column: String,
+    /// `--c`, `--gamma` as given, `--class-weight`.
+    pub c: f64,
+    pub gamma_flag: String,
+    pub class_weight: String,
+    /// Columns present but not used, with the reason.
+    pub dropped_columns: Vec<(String, String)>,
+    pub imputed_cells: u64,
+    /// Scores on the training rows themselves (resubstitution): an upper bound, not a test score.
+    pub training_metrics: Metrics,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub ntc_version: String,
+    pub class_map: ClassMap,
+    pub classes: Vec<String>,
+    pub preprocessor: Preprocessor,
+    pub svm: SvmModel,
+    pub training: TrainingInfo,
+}
+
+impl Model {
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut payload = Vec::new();
+        ciborium::into_writer(self, &mut payload).map_err(|e| anyhow::anyhow!("encoding model: {e}"))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&Sha256::digest(&payload));
+        out.extend_from_slice(&payload);
+        Ok(out)
+    }
+
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Model> {
+        let bad = |msg: &str| Error::input(format!("{name}: {msg}"));
+        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(bad("not an ntc model file"));
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(bad("truncated ntc model file (header incomplete)"));
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        if version != FORMAT_VERSION {
+            return Err(bad(&format!(
+                "model format version {version}; this ntc ({}) reads version {FORMAT_VERSION}: retrain the model with this version",
+                crate::NTC_VERSION
+            )));
+        }
+        let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap());
+        let payload = &bytes[HEADER_LEN..];
+        if (payload.len() as u64) < len {
+            return Err(bad(&format!("truncated ntc model file ({} of {len} payload bytes)", payload.len())));
+        }
+        if payload.len() as u64 != len {
+            return Err(bad("ntc model file has trailing bytes (corrupted)"));
+        }
+        if Sha256::digest(payload).as_slice() != &bytes[20..52] {
+            return Err(bad("ntc model file is corrupted (checksum mismatch)"));
+        }
+        let model: Model =
+            ciborium::from_reader(payload).map_err(|e| bad(&format!("cannot decode ntc model: {e}")))?;
+        model.check().map_err(|m| bad(&format!("inconsistent ntc model: {m}")))?;
+        Ok(model)
+    }
+
+    /// Internal consistency, so that a decodable but wrong file cannot cause a panic later.
+    fn check(&self) -> std::result::Result<(), String> {
+        let d = self.preprocessor.features.len();
+        let p = &self.preprocessor;
+        if p.imputation.len() != d || p.mean.len() != d || p.scale.len() != d || self.svm.n_features != d {
+            return Err("feature count differs between parts".into());
+        }
+        if d == 0 || self.svm.support_vectors.len() % d != 0 {
+            return Err("support vector matrix has the wrong size".into());
+        }
+        let k = self.classes.len();
+        if self.svm.n_classes != k || k == 0 || self.svm.pairs.len() != k * (k - 1) / 2 {
+            return Err("class count differs between parts".into());
+        }
+        let n_sv = self.svm.n_support_vectors();
+        for pm in &self.svm.pairs {
+            if pm.a as usize >= k || pm.b as usize >= k || pm.sv.len() != pm.coef.len() {
+                return Err("a class pair is malformed".into());
+            }
+            if pm.sv.iter().any(|&i| i as usize >= n_sv) {
+                return Err("a support vector index is out of range".into());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn load(path: &Path) -> Result<Model> {
+        let name = display_path(path);
+        let bytes = std::fs::read(path).map_err(|e| Error::input(format!("{name}: cannot read model: {e}")))?;
+        Self::from_bytes(&bytes, &name)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::io::write_file_atomic(path, &self.to_bytes()?)
+    }
+}

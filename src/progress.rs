@@ -1,0 +1,88 @@
+//! Progress bars on stderr, shown only when stderr is a terminal and the
+//! user did not ask for quiet: stdout stays clean for pipelines, logs of
+//! cron jobs stay free of control characters.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A progress indicator that may be hidden.
+pub struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn shown(quiet: bool) -> bool {
+        !quiet && std::io::stderr().is_terminal()
+    }
+
+    /// A bar over `total` units (rows or bytes).
+    pub fn bar(total: u64, msg: &str, unit_bytes: bool, quiet: bool) -> Progress {
+        if !Self::shown(quiet) {
+            return Progress(None);
+        }
+        let template = if unit_bytes {
+            "{msg:>10} [{bar:30}] {bytes}/{total_bytes} ({eta})"
+        } else {
+            "{msg:>10} [{bar:30}] {human_pos}/{human_len} ({eta})"
+        };
+        let pb = ProgressBar::new(total);
+        pb.set_style(ProgressStyle::with_template(template).unwrap().progress_chars("=> "));
+        pb.set_message(msg.to_string());
+        Progress(Some(pb))
+    }
+
+    /// A spinner for work of unknown length.
+    pub fn spinner(msg: &str, quiet: bool) -> Progress {
+        if !Self::shown(quiet) {
+            return Progress(None);
+        }
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap());
+        pb.set_message(msg.to_string());
+        pb.enable_steady_tick(Duration::from_millis(120));
+        Progress(Some(pb))
+    }
+
+    /// A counter of rows processed, for streams of unknown length (stdin).
+    pub fn rows(msg: &str, quiet: bool) -> Progress {
+        if !Self::shown(quiet) {
+            return Progress(None);
+        }
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(ProgressStyle::with_template("{spinner} {msg}: {human_pos} rows ({per_sec}, {elapsed})").unwrap());
+        pb.set_message(msg.to_string());
+        pb.enable_steady_tick(Duration::from_millis(120));
+        Progress(Some(pb))
+    }
+
+    pub fn inc(&self, n: u64) {
+        if let Some(pb) = &self.0 {
+            pb.inc(n);
+        }
+    }
+
+    pub fn set_message(&self, msg: &str) {
+        if let Some(pb) = &self.0 {
+            pb.set_message(msg.to_string());
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(pb) = &self.0 {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Prints a status line on stderr unless quiet.
+pub fn note(quiet: bool, msg: impl std::fmt::Display) {
+    if !quiet {
+        eprintln!("{msg}");
+    }
+}

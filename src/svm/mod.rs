@@ -1,0 +1,94 @@
+//! The RBF-kernel support vector classifier: everything behind this module
+//! boundary can change (a faster solver, another kernel) without touching
+//! the commands.
+//!
+//! - [`kernel`]: RBF kernel rows with a memory-bounded cache;
+//! - [`smo`]: the binary C-SVC dual solver (SMO, second-order working-set selection);
+//! - [`multiclass`]: one-vs-one decomposition, pairs trained in parallel, batched prediction;
+//! - [`probability`]: Platt scaling on cross-validated decision values and pairwise coupling.
+
+pub mod kernel;
+pub mod multiclass;
+pub mod probability;
+pub mod smo;
+
+pub use multiclass::{Prediction, SvmModel};
+
+use serde::{Deserialize, Serialize};
+
+/// How `gamma` is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Gamma {
+    /// scikit-learn's `gamma='scale'`: `1 / (n_features * Var(X))`, over all cells of the training matrix.
+    Scale,
+    Value(f64),
+}
+
+impl std::str::FromStr for Gamma {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "scale" {
+            return Ok(Gamma::Scale);
+        }
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 => Ok(Gamma::Value(v)),
+            _ => Err(format!("'{s}' is not 'scale' or a positive number")),
+        }
+    }
+}
+
+/// Class weighting of C (libsvm's `-w`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum ClassWeight {
+    /// Every class gets C.
+    None,
+    /// Class c gets `C * n / (k * n_c)`, as scikit-learn's `class_weight='balanced'`.
+    Balanced,
+}
+
+/// Training parameters of the classifier.
+#[derive(Clone, Debug)]
+pub struct SvcParams {
+    pub c: f64,
+    pub gamma: Gamma,
+    pub class_weight: ClassWeight,
+    /// Stopping tolerance on the KKT violation (libsvm's `-e`).
+    pub eps: f64,
+    /// Kernel cache budget, MiB, shared by the pairs trained at once.
+    pub cache_mb: usize,
+    /// Fit Platt scaling (5-fold internal cross-validation per pair).
+    pub probability: bool,
+    /// Seeds the internal cross-validation.
+    pub seed: u64,
+}
+
+impl Default for SvcParams {
+    fn default() -> Self {
+        SvcParams {
+            c: 10.0,
+            gamma: Gamma::Scale,
+            class_weight: ClassWeight::None,
+            eps: 1e-3,
+            cache_mb: 1024,
+            probability: true,
+            seed: 42,
+        }
+    }
+}
+
+/// Resolves `gamma` for a (scaled) training matrix.
+pub fn resolve_gamma(gamma: Gamma, x: &[f64], n_features: usize) -> f64 {
+    match gamma {
+        Gamma::Value(g) => g,
+        Gamma::Scale => {
+            let n = x.len() as f64;
+            let mean = x.iter().sum::<f64>() / n;
+            let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+            if var > 0.0 {
+                1.0 / (n_features as f64 * var)
+            } else {
+                1.0
+            }
+        }
+    }
+}
