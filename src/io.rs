@@ -32,9 +32,15 @@ impl Output {
                 dir.display()
             )));
         }
-        let tmp = tempfile::Builder::new()
-            .prefix(".ntc-")
-            .suffix(".tmp")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".ntc-").suffix(".tmp");
+        #[cfg(unix)]
+        {
+            // Like any new file (0666 less the umask), not tempfile's private 0600.
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder
             .tempfile_in(&dir)
             .map_err(|e| Error::input(format!("{}: cannot create a file in {}: {e}", path.display(), dir.display())))?;
         Ok(Output::File { tmp: BufWriter::with_capacity(1 << 16, tmp), target: path.to_path_buf() })

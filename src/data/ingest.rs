@@ -140,3 +140,38 @@ fn locate_error(path: &Path, features: &[String], label: &str) -> Option<Error> 
     let plan = r.plan(features, Some(label)).ok()?;
     r.validate(&plan).err()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polars_pass_reads_cicflowmeter_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.csv");
+        std::fs::write(&p, "x,y,ProtocolName\n1,Infinity,HTTP\n2,NaN,SSL\n3,,DNS\n4,-Infinity,HTTP\n").unwrap();
+        let (labels, sha) = read_labels(&p, "ProtocolName").unwrap();
+        assert_eq!(labels, vec!["HTTP", "SSL", "DNS", "HTTP"]);
+        assert_eq!(sha.len(), 64);
+        let names = vec!["x".to_string(), "y".to_string()];
+        let all = read_rows(&p, &names, "ProtocolName", None, &labels).unwrap();
+        assert_eq!(all.x.column(0).to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+        let y = all.x.column(1).to_vec();
+        assert_eq!(y[0], f64::INFINITY);
+        assert!(y[1].is_nan() && y[2].is_nan());
+        assert_eq!(y[3], f64::NEG_INFINITY);
+        let some = read_rows(&p, &names, "ProtocolName", Some(&[1, 3]), &labels).unwrap();
+        assert_eq!(some.x.column(0).to_vec(), vec![2.0, 4.0]);
+        assert_eq!(some.labels, vec!["SSL", "HTTP"]);
+    }
+
+    #[test]
+    fn polars_rejection_is_located_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("g.csv");
+        std::fs::write(&p, "x,ProtocolName\n1,HTTP\n2,SSL\nabc,DNS\n").unwrap();
+        let (labels, _) = read_labels(&p, "ProtocolName").unwrap();
+        let err = read_rows(&p, &["x".to_string()], "ProtocolName", None, &labels).err().unwrap().to_string();
+        assert!(err.ends_with("g.csv:4: column 'x': 'abc' is not a number"), "{err}");
+    }
+}
