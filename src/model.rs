@@ -141,3 +141,72 @@ impl Model {
         crate::io::write_file_atomic(path, &self.to_bytes()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::svm::SvcParams;
+    use ndarray::array;
+
+    fn tiny_model() -> Model {
+        let x = array![[0.0, 1.0], [0.1, 1.2], [3.0, 0.0], [3.2, 0.1], [0.2, 0.9], [2.9, 0.2]];
+        let names = vec!["a".to_string(), "b".to_string()];
+        let (pre, xs, _) = Preprocessor::fit(x.view(), &names).unwrap();
+        let y = [0, 0, 1, 1, 0, 1];
+        let flat: Vec<f64> = xs.iter().copied().collect();
+        let svm = SvmModel::fit(&flat, 2, &y, 2, &SvcParams { probability: false, ..SvcParams::default() }).unwrap();
+        let classes = vec!["Secure".to_string(), "Web".to_string()];
+        let training_metrics = Metrics::from_pairs(&y, &svm.predict(&flat, false).class, &classes);
+        Model {
+            ntc_version: crate::NTC_VERSION.into(),
+            class_map: ClassMap::categories(),
+            classes: classes.clone(),
+            preprocessor: pre,
+            svm,
+            training: TrainingInfo {
+                file_name: "t.csv".into(),
+                file_sha256: "0".repeat(64),
+                rows_in_file: 6,
+                rows_used: 6,
+                rows_per_class: vec![("Secure".into(), 3, 3), ("Web".into(), 3, 3)],
+                seed: 1,
+                max_rows: None,
+                label_column: "ProtocolName".into(),
+                c: 10.0,
+                gamma_flag: "scale".into(),
+                class_weight: "none".into(),
+                dropped_columns: vec![],
+                imputed_cells: 0,
+                training_metrics,
+            },
+        }
+    }
+
+    #[test]
+    fn round_trip_is_exact() {
+        let m = tiny_model();
+        let bytes = m.to_bytes().unwrap();
+        assert_eq!(&bytes[..8], MAGIC);
+        let back = Model::from_bytes(&bytes, "m.cbor").unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.to_bytes().unwrap(), bytes, "encoding is deterministic");
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        let bytes = tiny_model().to_bytes().unwrap();
+        for cut in 0..bytes.len() {
+            let err = Model::from_bytes(&bytes[..cut], "m.cbor").unwrap_err().to_string();
+            assert!(err.starts_with("m.cbor: "), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_decodable_but_inconsistent_model_is_refused() {
+        let mut m = tiny_model();
+        m.svm.pairs[0].sv.push(9999);
+        m.svm.pairs[0].coef.push(1.0);
+        let err = Model::from_bytes(&m.to_bytes().unwrap(), "m.cbor").unwrap_err().to_string();
+        assert!(err.contains("support vector index is out of range"), "{err}");
+    }
+}

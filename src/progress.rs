@@ -33,23 +33,20 @@ impl Progress {
 
     /// A spinner for work of unknown length.
     pub fn spinner(msg: &str, quiet: bool) -> Progress {
-        if !Self::shown(quiet) {
-            return Progress(None);
-        }
-        let pb = ProgressBar::new_spinner();
-        pb.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap());
-        pb.set_message(msg.to_string());
-        pb.enable_steady_tick(Duration::from_millis(120));
-        Progress(Some(pb))
+        Self::ticking("{spinner} {msg} ({elapsed})", msg, quiet)
     }
 
     /// A counter of rows processed, for streams of unknown length (stdin).
     pub fn rows(msg: &str, quiet: bool) -> Progress {
+        Self::ticking("{spinner} {msg}: {human_pos} rows ({per_sec}, {elapsed})", msg, quiet)
+    }
+
+    fn ticking(template: &str, msg: &str, quiet: bool) -> Progress {
         if !Self::shown(quiet) {
             return Progress(None);
         }
         let pb = ProgressBar::new_spinner();
-        pb.set_style(ProgressStyle::with_template("{spinner} {msg}: {human_pos} rows ({per_sec}, {elapsed})").unwrap());
+        pb.set_style(ProgressStyle::with_template(template).unwrap());
         pb.set_message(msg.to_string());
         pb.enable_steady_tick(Duration::from_millis(120));
         Progress(Some(pb))

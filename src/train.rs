@@ -14,6 +14,9 @@ use crate::model::{Model, TrainingInfo};
 use crate::progress::{note, Progress};
 use crate::svm::{Gamma, SvcParams, SvmModel};
 
+/// Above this many training rows, say that `--max-rows` exists.
+const LARGE_TRAINING: usize = 100_000;
+
 pub struct TrainRequest {
     pub csv: PathBuf,
     pub class_map: ClassMap,
@@ -99,6 +102,15 @@ pub fn train(req: &TrainRequest) -> Result<Model> {
         Some(m) if m < labels.len() => Some(sample::stratified(&class_of_row, k, m, req.svc.seed)),
         _ => None,
     };
+    let n_used = rows.as_ref().map_or(labels.len(), Vec::len);
+    if n_used > LARGE_TRAINING {
+        note(
+            req.quiet,
+            format!(
+                "note: fitting an RBF SVM on {n_used} rows; its cost grows with the square of the rows (--max-rows caps them)"
+            ),
+        );
+    }
     let spin = Progress::spinner(&format!("reading features of {name}"), req.quiet);
     let data = ingest::read_rows(&req.csv, &candidates, &req.label, rows.as_deref(), &labels)?;
     drop(spin);

@@ -5,7 +5,6 @@
 use linfa::prelude::*;
 use linfa_svm::Svm;
 use ndarray::{Array1, Array2};
-use ntc::svm::kernel::RbfKernel;
 use ntc::svm::smo::solve;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -37,7 +36,7 @@ fn compare(n: usize, d: usize, c: f64, gamma: f64, seed: u64) {
     let (x, y) = problem(n, d, seed);
     let flat: Vec<f64> = x.iter().copied().collect();
     let ys: Vec<i8> = y.iter().map(|&p| if p { 1 } else { -1 }).collect();
-    let ours = solve(RbfKernel::new(&flat, d, gamma), &ys, &vec![c; n], 1e-6, 1 << 24);
+    let ours = solve(&flat, d, gamma, &ys, &vec![c; n], 1e-6, 1 << 24);
 
     let dataset = Dataset::new(x.clone(), Array1::from(y.clone()));
     let theirs = Svm::<f64, bool>::params()

@@ -1,119 +1,211 @@
 //! RBF kernel rows, `K(x, y) = exp(-gamma * |x - y|^2)`, computed as
-//! `|x|^2 + |y|^2 - 2 x.y` and kept in a least-recently-used cache with a
-//! memory budget (libsvm caches kernel rows as f32 too).
+//! `|x|^2 + |y|^2 - 2 x.y` in f32 and kept in a least-recently-used cache
+//! with a memory budget (libsvm caches kernel rows as f32 too).
+//!
+//! The solver shrinks its active set by permuting rows so that active ones
+//! form a prefix; the kernel follows that permutation ([`KernelCache::swap`])
+//! and computes only the prefix of a row that the solver asks for.
 
-/// Dot product with four accumulators (lets the compiler vectorise).
+/// f64 dot product with four accumulators (lets the compiler vectorise).
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut s = [0.0f64; 4];
-    let chunks = a.len() / 4;
-    for c in 0..chunks {
-        let i = c * 4;
-        s[0] += a[i] * b[i];
-        s[1] += a[i + 1] * b[i + 1];
-        s[2] += a[i + 2] * b[i + 2];
-        s[3] += a[i + 3] * b[i + 3];
+    let mut ca = a.chunks_exact(4);
+    let mut cb = b.chunks_exact(4);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        s[0] += x[0] * y[0];
+        s[1] += x[1] * y[1];
+        s[2] += x[2] * y[2];
+        s[3] += x[3] * y[3];
     }
     let mut t = (s[0] + s[1]) + (s[2] + s[3]);
-    for i in chunks * 4..a.len() {
-        t += a[i] * b[i];
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        t += x * y;
     }
     t
 }
 
-/// The kernel over one training problem: `l` rows of `d` features.
-pub struct RbfKernel<'a> {
-    x: &'a [f64],
-    d: usize,
-    norms: Vec<f64>,
-    gamma: f64,
+/// f32 dot product with eight accumulators.
+#[inline]
+pub fn dot32(a: &[f32], b: &[f32]) -> f32 {
+    let mut s = [0.0f32; 8];
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for k in 0..8 {
+            s[k] += x[k] * y[k];
+        }
+    }
+    let mut t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        t += x * y;
+    }
+    t
 }
 
-impl<'a> RbfKernel<'a> {
-    pub fn new(x: &'a [f64], d: usize, gamma: f64) -> Self {
-        let norms = x.chunks_exact(d).map(|r| dot(r, r)).collect();
-        RbfKernel { x, d, norms, gamma }
+/// The kernel over one training problem, rows in the solver's current order.
+pub struct KernelCache {
+    /// Feature-major (`d x l`): a kernel row is `d` sweeps over contiguous
+    /// memory (an AXPY each), which vectorises, instead of `l` short dot products.
+    xt: Vec<f32>,
+    l: usize,
+    d: usize,
+    norms: Vec<f32>,
+    gamma: f32,
+    rows: Vec<Vec<f32>>,
+    last_used: Vec<u64>,
+    /// Positions whose row is (partly) cached.
+    cached: Vec<usize>,
+    used_floats: usize,
+    budget_floats: usize,
+    clock: u64,
+    scratch: Vec<f32>,
+}
+
+impl KernelCache {
+    /// `x` is row-major `l x d`; `budget_bytes` bounds the cached rows.
+    pub fn new(x: &[f64], d: usize, gamma: f64, budget_bytes: usize) -> Self {
+        let l = if d == 0 { 0 } else { x.len() / d };
+        let mut xt = vec![0f32; l * d];
+        for (t, row) in x.chunks_exact(d.max(1)).enumerate() {
+            for (k, &v) in row.iter().enumerate() {
+                xt[k * l + t] = v as f32;
+            }
+        }
+        let norms = x
+            .chunks_exact(d.max(1))
+            .map(|r| r.iter().map(|&v| (v as f32) * (v as f32)).sum::<f32>())
+            .collect();
+        // Room for at least two full rows: the solver needs two at once.
+        let budget_floats = (budget_bytes / 4).max(2 * l);
+        KernelCache {
+            xt,
+            l,
+            d,
+            norms,
+            gamma: gamma as f32,
+            rows: vec![Vec::new(); l],
+            last_used: vec![0; l],
+            cached: Vec::new(),
+            used_floats: 0,
+            budget_floats,
+            clock: 0,
+            scratch: Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.norms.len()
+        self.l
     }
 
     pub fn is_empty(&self) -> bool {
-        self.norms.is_empty()
+        self.l == 0
     }
 
-    fn row_of(&self, i: usize) -> &[f64] {
-        &self.x[i * self.d..(i + 1) * self.d]
-    }
-
-    /// `K(x_i, x_t)` for every `t`, into `out`.
-    pub fn fill_row(&self, i: usize, out: &mut [f32]) {
-        let xi = self.row_of(i);
-        let ni = self.norms[i];
-        for (t, o) in out.iter_mut().enumerate() {
-            let d2 = (ni + self.norms[t] - 2.0 * dot(xi, self.row_of(t))).max(0.0);
-            *o = (-self.gamma * d2).exp() as f32;
+    /// Appends `K(x_i, x_t)` for `t` in `from..to` to `out`.
+    fn compute(&mut self, i: usize, from: usize, to: usize, out: &mut Vec<f32>) {
+        let l = self.l;
+        let acc = &mut self.scratch;
+        acc.clear();
+        acc.resize(to - from, 0.0);
+        for k in 0..self.d {
+            let col = &self.xt[k * l..(k + 1) * l];
+            let v = col[i];
+            if v == 0.0 {
+                continue;
+            }
+            for (a, &c) in acc.iter_mut().zip(&col[from..to]) {
+                *a += v * c;
+            }
         }
-    }
-}
-
-/// Kernel rows cached up to a budget, evicting the least recently used.
-pub struct RowCache<'a> {
-    kernel: RbfKernel<'a>,
-    rows: Vec<Option<Box<[f32]>>>,
-    last_used: Vec<u64>,
-    cached: Vec<usize>,
-    max_rows: usize,
-    clock: u64,
-}
-
-impl<'a> RowCache<'a> {
-    pub fn new(kernel: RbfKernel<'a>, budget_bytes: usize) -> Self {
-        let l = kernel.len();
-        let row_bytes = (l * std::mem::size_of::<f32>()).max(1);
-        // Two rows are needed at once; never go below that.
-        let max_rows = (budget_bytes / row_bytes).clamp(2, l.max(2));
-        RowCache { kernel, rows: vec![None; l], last_used: vec![0; l], cached: Vec::new(), max_rows, clock: 0 }
+        let ni = self.norms[i];
+        let g = self.gamma;
+        out.extend(acc.iter().zip(&self.norms[from..to]).map(|(&dp, &nt)| (-g * (ni + nt - 2.0 * dp).max(0.0)).exp()));
     }
 
-    /// Makes sure row `i` is cached, never evicting row `keep`.
-    fn ensure(&mut self, i: usize, keep: usize) {
+    /// Makes row `i` valid on `0..len`, never evicting row `keep`.
+    fn ensure(&mut self, i: usize, len: usize, keep: usize) {
         self.clock += 1;
         self.last_used[i] = self.clock;
-        if self.rows[i].is_some() {
+        let have = self.rows[i].len();
+        if have >= len {
             return;
         }
-        let mut buf = if self.cached.len() >= self.max_rows {
-            // Evict the least recently used row other than `keep`.
-            let (pos, _) = self
+        let extra = len - have;
+        while self.used_floats + extra > self.budget_floats {
+            let Some((pos, _)) = self
                 .cached
                 .iter()
                 .enumerate()
-                .filter(|(_, &r)| r != keep)
+                .filter(|(_, &r)| r != keep && r != i)
                 .min_by_key(|(_, &r)| self.last_used[r])
-                .expect("cache holds at least two rows");
+            else {
+                break;
+            };
             let victim = self.cached.swap_remove(pos);
-            self.rows[victim].take().unwrap()
-        } else {
-            vec![0f32; self.kernel.len()].into_boxed_slice()
-        };
-        self.kernel.fill_row(i, &mut buf);
-        self.rows[i] = Some(buf);
-        self.cached.push(i);
+            self.used_floats -= self.rows[victim].len();
+            self.rows[victim] = Vec::new();
+        }
+        if have == 0 {
+            self.cached.push(i);
+        }
+        let mut row = std::mem::take(&mut self.rows[i]);
+        row.reserve_exact(extra);
+        self.compute(i, have, len, &mut row);
+        self.rows[i] = row;
+        self.used_floats += extra;
     }
 
-    /// Rows `i` and `j`, both cached.
-    pub fn pair(&mut self, i: usize, j: usize) -> (&[f32], &[f32]) {
-        self.ensure(i, j);
-        self.ensure(j, i);
-        (self.rows[i].as_deref().unwrap(), self.rows[j].as_deref().unwrap())
+    /// Row `i`, valid on `0..len`.
+    pub fn row(&mut self, i: usize, len: usize) -> &[f32] {
+        self.ensure(i, len, i);
+        &self.rows[i][..len]
     }
 
-    /// Row `i`.
-    pub fn row(&mut self, i: usize) -> &[f32] {
-        self.ensure(i, i);
-        self.rows[i].as_deref().unwrap()
+    /// Rows `i` and `j`, both valid on `0..len`.
+    pub fn pair(&mut self, i: usize, j: usize, len: usize) -> (&[f32], &[f32]) {
+        self.ensure(i, len, j);
+        self.ensure(j, len, i);
+        (&self.rows[i][..len], &self.rows[j][..len])
+    }
+
+    /// Exchanges positions `i` and `j` (data, norms and cached entries).
+    pub fn swap(&mut self, i: usize, j: usize) {
+        if i == j {
+            return;
+        }
+        let (i, j) = if i < j { (i, j) } else { (j, i) };
+        let l = self.l;
+        for k in 0..self.d {
+            self.xt.swap(k * l + i, k * l + j);
+        }
+        self.norms.swap(i, j);
+        self.rows.swap(i, j);
+        self.last_used.swap(i, j);
+        for c in self.cached.iter_mut() {
+            if *c == i {
+                *c = j;
+            } else if *c == j {
+                *c = i;
+            }
+        }
+        // Entries i and j of every cached row trade places; a row that covers
+        // i but not j can no longer be kept consistent and is dropped.
+        let mut k = 0;
+        while k < self.cached.len() {
+            let r = self.cached[k];
+            let n = self.rows[r].len();
+            if n > j {
+                self.rows[r].swap(i, j);
+                k += 1;
+            } else if n > i {
+                self.used_floats -= n;
+                self.rows[r] = Vec::new();
+                self.cached.swap_remove(k);
+            } else {
+                k += 1;
+            }
+        }
     }
 }
 
@@ -121,21 +213,32 @@ impl<'a> RowCache<'a> {
 mod tests {
     use super::*;
 
+    fn exact(x: &[f64], d: usize, gamma: f64, i: usize, t: usize) -> f64 {
+        let d2: f64 = (0..d).map(|c| (x[i * d + c] - x[t * d + c]).powi(2)).sum();
+        (-gamma * d2).exp()
+    }
+
     #[test]
-    fn rows_match_the_definition_and_survive_eviction() {
-        let x = [0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 3.0, 1.0];
-        let k = RbfKernel::new(&x, 2, 0.5);
-        let mut cache = RowCache::new(k, 2 * 4 * 4); // room for two rows
-        for round in 0..3 {
-            for i in 0..4 {
-                let row = cache.row(i).to_vec();
-                for t in 0..4 {
-                    let d2: f64 = (0..2).map(|c| (x[i * 2 + c] - x[t * 2 + c]).powi(2)).sum();
-                    assert!((row[t] as f64 - (-0.5 * d2).exp()).abs() < 1e-6, "round {round}");
+    fn rows_match_the_definition_through_swaps_and_eviction() {
+        let x = [0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 3.0, 1.0, -1.0, 0.5];
+        let n = 5;
+        // Room for two rows only: constant eviction.
+        let mut cache = KernelCache::new(&x, 2, 0.5, 2 * n * 4);
+        let mut perm: Vec<usize> = (0..n).collect();
+        for round in 0..6 {
+            let (a, b) = (round % n, (round * 3 + 1) % n);
+            cache.swap(a, b);
+            perm.swap(a, b);
+            for i in 0..n {
+                let len = 1 + (i + round) % n;
+                let row = cache.row(i, len).to_vec();
+                for t in 0..len {
+                    let want = exact(&x, 2, 0.5, perm[i], perm[t]);
+                    assert!((row[t] as f64 - want).abs() < 1e-5, "round {round} row {i} col {t}");
                 }
             }
         }
-        let (a, b) = cache.pair(1, 3);
+        let (a, b) = cache.pair(1, 3, n);
         assert_eq!(a[3], b[1]);
     }
 }

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::kernel::{dot, RbfKernel};
+use super::kernel::dot;
 use super::probability::{couple, sigmoid_predict, sigmoid_train};
 use super::smo::solve;
 use super::{resolve_gamma, ClassWeight, SvcParams};
@@ -98,7 +98,7 @@ impl SvmModel {
                 let sub = gather(x, d, &idx);
                 let ys: Vec<i8> = idx.iter().map(|&i| if y[i] == a { 1 } else { -1 }).collect();
                 let cs: Vec<f64> = ys.iter().map(|&v| if v > 0 { class_c[a] } else { class_c[b] }).collect();
-                let sol = solve(RbfKernel::new(&sub, d, gamma), &ys, &cs, params.eps, cache_bytes);
+                let sol = solve(&sub, d, gamma, &ys, &cs, params.eps, cache_bytes);
                 let platt = params.probability.then(|| {
                     let seed = params.seed ^ (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     let dec = cv_decisions(&sub, d, &ys, &cs, gamma, params.eps, cache_bytes, seed);
@@ -296,7 +296,7 @@ fn cv_decisions(
         let sub = gather(x, d, &train);
         let ys: Vec<i8> = train.iter().map(|&i| y[i]).collect();
         let cs: Vec<f64> = train.iter().map(|&i| c[i]).collect();
-        let sol = solve(RbfKernel::new(&sub, d, gamma), &ys, &cs, eps, cache_bytes);
+        let sol = solve(&sub, d, gamma, &ys, &cs, eps, cache_bytes);
         let svs: Vec<(usize, f64)> =
             sol.coef.iter().enumerate().filter(|(_, &cf)| cf != 0.0).map(|(t, &cf)| (t, cf)).collect();
         let norms: Vec<f64> = svs.iter().map(|&(t, _)| dot(&sub[t * d..(t + 1) * d], &sub[t * d..(t + 1) * d])).collect();

@@ -1,13 +1,22 @@
 //! Binary C-SVC dual solver: sequential minimal optimisation with the
-//! second-order working-set selection of Fan, Chen and Lin (2005), the
-//! method libsvm uses.
+//! second-order working-set selection of Fan, Chen and Lin (2005) and
+//! libsvm's shrinking heuristic.
 //!
 //! Solves `min 1/2 a'Qa - e'a` subject to `0 <= a_i <= C_i`, `y'a = 0`,
 //! with `Q_ij = y_i y_j K(x_i, x_j)`.
+//!
+//! Shrinking: variables that sit at a bound and are unlikely to move are
+//! set aside (moved past the end of the active prefix), so most iterations
+//! touch only a fraction of the rows. Before stopping, the full gradient is
+//! rebuilt and optimality is checked on every variable, so the answer is the
+//! same as without shrinking (within the tolerance).
 
-use super::kernel::{RbfKernel, RowCache};
+use super::kernel::KernelCache;
 
 const TAU: f64 = 1e-12;
+const LOWER: u8 = 0;
+const UPPER: u8 = 1;
+const FREE: u8 = 2;
 
 /// A solved binary problem.
 #[derive(Clone, Debug)]
@@ -21,29 +30,123 @@ pub struct BinarySolution {
     pub iterations: usize,
 }
 
-/// Solves one binary problem. `y` is +1/-1, `c` the per-row upper bound.
-pub fn solve(kernel: RbfKernel<'_>, y: &[i8], c: &[f64], eps: f64, cache_bytes: usize) -> BinarySolution {
+/// Solves one binary problem over rows `x` (row-major, `d` features).
+/// `y` is +1/-1, `c` the per-row upper bound.
+pub fn solve(x: &[f64], d: usize, gamma: f64, y: &[i8], c: &[f64], eps: f64, cache_bytes: usize) -> BinarySolution {
     let l = y.len();
-    debug_assert_eq!(kernel.len(), l);
-    let mut cache = RowCache::new(kernel, cache_bytes);
-    let mut alpha = vec![0.0f64; l];
-    let mut grad = vec![-1.0f64; l];
-    let max_iter = 10_000_000usize.max(100 * l);
-    let mut iter = 0;
-    let yf: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+    let mut s = Solver {
+        q: KernelCache::new(x, d, gamma, cache_bytes),
+        y: y.iter().map(|&v| v as f64).collect(),
+        c: c.to_vec(),
+        alpha: vec![0.0; l],
+        grad: vec![-1.0; l],
+        g_bar: vec![0.0; l],
+        status: vec![LOWER; l],
+        perm: (0..l).collect(),
+        active: l,
+        eps,
+        unshrink: false,
+    };
+    for i in 0..l {
+        s.update_status(i);
+    }
+    let iterations = s.run();
+    let rho = s.rho();
+    let objective = s.alpha.iter().zip(&s.grad).map(|(a, g)| a * (g - 1.0)).sum::<f64>() / 2.0;
+    let mut coef = vec![0.0; l];
+    for p in 0..l {
+        coef[s.perm[p]] = s.alpha[p] * s.y[p];
+    }
+    BinarySolution { coef, rho, objective, iterations }
+}
 
-    while iter < max_iter {
-        let Some((i, j)) = select_working_set(&mut cache, &yf, &alpha, &grad, c, eps) else {
-            break;
+struct Solver {
+    q: KernelCache,
+    y: Vec<f64>,
+    c: Vec<f64>,
+    alpha: Vec<f64>,
+    grad: Vec<f64>,
+    /// `g_bar[t] = sum over upper-bound j of C_j Q_tj`: rebuilds the gradient of shrunk rows.
+    g_bar: Vec<f64>,
+    status: Vec<u8>,
+    /// Original row index of each position.
+    perm: Vec<usize>,
+    /// Positions `0..active` are optimised; the rest are shrunk.
+    active: usize,
+    eps: f64,
+    unshrink: bool,
+}
+
+impl Solver {
+    fn update_status(&mut self, i: usize) {
+        self.status[i] = if self.alpha[i] >= self.c[i] {
+            UPPER
+        } else if self.alpha[i] <= 0.0 {
+            LOWER
+        } else {
+            FREE
         };
-        iter += 1;
-        let (ki, kj) = cache.pair(i, j);
+    }
+
+    fn swap(&mut self, i: usize, j: usize) {
+        self.q.swap(i, j);
+        self.y.swap(i, j);
+        self.c.swap(i, j);
+        self.alpha.swap(i, j);
+        self.grad.swap(i, j);
+        self.g_bar.swap(i, j);
+        self.status.swap(i, j);
+        self.perm.swap(i, j);
+    }
+
+    fn run(&mut self) -> usize {
+        let l = self.y.len();
+        let max_iter = 10_000_000usize.max(100 * l);
+        let mut counter = l.min(1000) + 1;
+        let mut iter = 0;
+        while iter < max_iter {
+            counter -= 1;
+            if counter == 0 {
+                counter = l.min(1000);
+                self.shrink();
+            }
+            let (i, j) = match self.select() {
+                Some(p) => p,
+                None => {
+                    // Optimal on the active set: check every variable.
+                    self.reconstruct_gradient();
+                    self.active = l;
+                    match self.select() {
+                        Some(p) => {
+                            counter = 1; // shrink again at once
+                            p
+                        }
+                        None => break,
+                    }
+                }
+            };
+            iter += 1;
+            self.step(i, j);
+        }
+        if self.active < l {
+            self.reconstruct_gradient();
+            self.active = l;
+        }
+        iter
+    }
+
+    /// Optimises the pair `(i, j)` analytically and updates the gradient.
+    fn step(&mut self, i: usize, j: usize) {
+        let len = self.active;
+        let l = self.y.len();
+        let Solver { q, y, c, alpha, grad, .. } = self;
+        let (ki, kj) = q.pair(i, j, len);
         let kij = ki[j] as f64;
         let (ci, cj) = (c[i], c[j]);
         let (old_ai, old_aj) = (alpha[i], alpha[j]);
         let quad = (2.0 - 2.0 * kij).max(TAU); // K_ii = K_jj = 1 for RBF
         let (mut ai, mut aj) = (old_ai, old_aj);
-        if yf[i] != yf[j] {
+        if y[i] != y[j] {
             let delta = (-grad[i] - grad[j]) / quad;
             let diff = ai - aj;
             ai += delta;
@@ -93,80 +196,67 @@ pub fn solve(kernel: RbfKernel<'_>, y: &[i8], c: &[f64], eps: f64, cache_bytes: 
         alpha[i] = ai;
         alpha[j] = aj;
         // G_t += Q_ti dA_i + Q_tj dA_j, with Q_ti = y_t y_i K_ti.
-        let di = yf[i] * (ai - old_ai);
-        let dj = yf[j] * (aj - old_aj);
-        for t in 0..l {
-            grad[t] += yf[t] * (ki[t] as f64 * di + kj[t] as f64 * dj);
+        let di = y[i] * (ai - old_ai);
+        let dj = y[j] * (aj - old_aj);
+        for t in 0..len {
+            grad[t] += y[t] * (ki[t] as f64 * di + kj[t] as f64 * dj);
+        }
+        // Keep g_bar in step when a variable reaches or leaves its upper bound.
+        for v in [i, j] {
+            let was_upper = self.status[v] == UPPER;
+            self.update_status(v);
+            let is_upper = self.status[v] == UPPER;
+            if was_upper != is_upper {
+                let sign = if is_upper { 1.0 } else { -1.0 };
+                let cy = sign * self.c[v] * self.y[v];
+                let row = self.q.row(v, l);
+                for (t, (g, &yt)) in self.g_bar.iter_mut().zip(&self.y).enumerate() {
+                    *g += cy * yt * row[t] as f64;
+                }
+            }
         }
     }
 
-    let rho = calculate_rho(&yf, &alpha, &grad, c);
-    let objective = alpha.iter().zip(&grad).map(|(a, g)| a * (g - 1.0)).sum::<f64>() / 2.0;
-    let coef = alpha.iter().zip(&yf).map(|(a, y)| a * y).collect();
-    BinarySolution { coef, rho, objective, iterations: iter }
-}
-
-#[inline]
-fn is_upper(a: f64, c: f64) -> bool {
-    a >= c
-}
-#[inline]
-fn is_lower(a: f64) -> bool {
-    a <= 0.0
-}
-
-/// libsvm's WSS2: `i` maximises the violation, `j` the second-order gain.
-fn select_working_set(
-    cache: &mut RowCache<'_>,
-    y: &[f64],
-    alpha: &[f64],
-    grad: &[f64],
-    c: &[f64],
-    eps: f64,
-) -> Option<(usize, usize)> {
-    let l = y.len();
-    let mut gmax = f64::NEG_INFINITY;
-    let mut gmax_idx = usize::MAX;
-    for t in 0..l {
-        if y[t] > 0.0 {
-            if !is_upper(alpha[t], c[t]) && -grad[t] >= gmax {
-                gmax = -grad[t];
+    /// libsvm's WSS2 over the active set: `i` maximises the violation, `j` the second-order gain.
+    fn select(&mut self) -> Option<(usize, usize)> {
+        let n = self.active;
+        let (y, grad, status) = (&self.y, &self.grad, &self.status);
+        let mut gmax = f64::NEG_INFINITY;
+        let mut gmax_idx = usize::MAX;
+        for t in 0..n {
+            if y[t] > 0.0 {
+                if status[t] != UPPER && -grad[t] >= gmax {
+                    gmax = -grad[t];
+                    gmax_idx = t;
+                }
+            } else if status[t] != LOWER && grad[t] >= gmax {
+                gmax = grad[t];
                 gmax_idx = t;
             }
-        } else if !is_lower(alpha[t]) && grad[t] >= gmax {
-            gmax = grad[t];
-            gmax_idx = t;
         }
-    }
-    if gmax_idx == usize::MAX {
-        return None;
-    }
-    let i = gmax_idx;
-    let ki = cache.row(i);
-    let mut gmax2 = f64::NEG_INFINITY;
-    let mut gmin_idx = usize::MAX;
-    let mut obj_diff_min = f64::INFINITY;
-    for t in 0..l {
-        if y[t] > 0.0 {
-            if !is_lower(alpha[t]) {
-                let grad_diff = gmax + grad[t];
-                if grad[t] >= gmax2 {
-                    gmax2 = grad[t];
+        if gmax_idx == usize::MAX {
+            return None;
+        }
+        let i = gmax_idx;
+        let ki = self.q.row(i, n);
+        let (y, grad, status) = (&self.y, &self.grad, &self.status);
+        let mut gmax2 = f64::NEG_INFINITY;
+        let mut gmin_idx = usize::MAX;
+        let mut obj_diff_min = f64::INFINITY;
+        for t in 0..n {
+            let grad_diff = if y[t] > 0.0 {
+                if status[t] == LOWER {
+                    continue;
                 }
-                if grad_diff > 0.0 {
-                    let quad = (2.0 - 2.0 * ki[t] as f64).max(TAU);
-                    let obj_diff = -(grad_diff * grad_diff) / quad;
-                    if obj_diff <= obj_diff_min {
-                        gmin_idx = t;
-                        obj_diff_min = obj_diff;
-                    }
+                gmax2 = gmax2.max(grad[t]);
+                gmax + grad[t]
+            } else {
+                if status[t] == UPPER {
+                    continue;
                 }
-            }
-        } else if !is_upper(alpha[t], c[t]) {
-            let grad_diff = gmax - grad[t];
-            if -grad[t] >= gmax2 {
-                gmax2 = -grad[t];
-            }
+                gmax2 = gmax2.max(-grad[t]);
+                gmax - grad[t]
+            };
             if grad_diff > 0.0 {
                 let quad = (2.0 - 2.0 * ki[t] as f64).max(TAU);
                 let obj_diff = -(grad_diff * grad_diff) / quad;
@@ -176,64 +266,203 @@ fn select_working_set(
                 }
             }
         }
+        if gmax + gmax2 < self.eps || gmin_idx == usize::MAX {
+            return None;
+        }
+        Some((i, gmin_idx))
     }
-    if gmax + gmax2 < eps || gmin_idx == usize::MAX {
-        return None;
-    }
-    Some((i, gmin_idx))
-}
 
-fn calculate_rho(y: &[f64], alpha: &[f64], grad: &[f64], c: &[f64]) -> f64 {
-    let (mut ub, mut lb) = (f64::INFINITY, f64::NEG_INFINITY);
-    let (mut n_free, mut sum_free) = (0usize, 0.0f64);
-    for t in 0..y.len() {
-        let yg = y[t] * grad[t];
-        if is_upper(alpha[t], c[t]) {
-            if y[t] < 0.0 {
-                ub = ub.min(yg);
-            } else {
-                lb = lb.max(yg);
-            }
-        } else if is_lower(alpha[t]) {
-            if y[t] > 0.0 {
-                ub = ub.min(yg);
-            } else {
-                lb = lb.max(yg);
-            }
-        } else {
-            n_free += 1;
-            sum_free += yg;
+    fn be_shrunk(&self, i: usize, gmax1: f64, gmax2: f64) -> bool {
+        let (g, pos) = (self.grad[i], self.y[i] > 0.0);
+        match self.status[i] {
+            UPPER => -g > if pos { gmax1 } else { gmax2 },
+            LOWER => g > if pos { gmax2 } else { gmax1 },
+            _ => false,
         }
     }
-    if n_free > 0 {
-        sum_free / n_free as f64
-    } else {
-        (ub + lb) / 2.0
+
+    fn shrink(&mut self) {
+        let (mut gmax1, mut gmax2) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        for t in 0..self.active {
+            let g = self.grad[t];
+            let (up, low) = (self.status[t] != UPPER, self.status[t] != LOWER);
+            if self.y[t] > 0.0 {
+                if up {
+                    gmax1 = gmax1.max(-g);
+                }
+                if low {
+                    gmax2 = gmax2.max(g);
+                }
+            } else {
+                if up {
+                    gmax2 = gmax2.max(-g);
+                }
+                if low {
+                    gmax1 = gmax1.max(g);
+                }
+            }
+        }
+        if !self.unshrink && gmax1 + gmax2 <= self.eps * 10.0 {
+            // Close to the end: bring everything back once, then shrink anew.
+            self.unshrink = true;
+            self.reconstruct_gradient();
+            self.active = self.y.len();
+        }
+        let mut i = 0;
+        while i < self.active {
+            if self.be_shrunk(i, gmax1, gmax2) {
+                self.active -= 1;
+                while self.active > i {
+                    if !self.be_shrunk(self.active, gmax1, gmax2) {
+                        self.swap(i, self.active);
+                        break;
+                    }
+                    self.active -= 1;
+                }
+            }
+            i += 1;
+        }
+    }
+
+    /// Rebuilds the gradient of shrunk variables from `g_bar` and the free ones.
+    fn reconstruct_gradient(&mut self) {
+        let l = self.y.len();
+        let n = self.active;
+        if n == l {
+            return;
+        }
+        for t in n..l {
+            self.grad[t] = self.g_bar[t] - 1.0;
+        }
+        let n_free = (0..n).filter(|&t| self.status[t] == FREE).count();
+        if n_free * l > 2 * n * (l - n) {
+            for i in n..l {
+                let row = self.q.row(i, n);
+                let mut s = 0.0;
+                for j in 0..n {
+                    if self.status[j] == FREE {
+                        s += self.alpha[j] * self.y[j] * row[j] as f64;
+                    }
+                }
+                self.grad[i] += self.y[i] * s;
+            }
+        } else {
+            for i in 0..n {
+                if self.status[i] != FREE {
+                    continue;
+                }
+                let ay = self.alpha[i] * self.y[i];
+                let row = self.q.row(i, l);
+                for j in n..l {
+                    self.grad[j] += ay * self.y[j] * row[j] as f64;
+                }
+            }
+        }
+    }
+
+    fn rho(&self) -> f64 {
+        let (mut ub, mut lb) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut n_free, mut sum_free) = (0usize, 0.0f64);
+        for t in 0..self.y.len() {
+            let yg = self.y[t] * self.grad[t];
+            match self.status[t] {
+                UPPER => {
+                    if self.y[t] < 0.0 {
+                        ub = ub.min(yg);
+                    } else {
+                        lb = lb.max(yg);
+                    }
+                }
+                LOWER => {
+                    if self.y[t] > 0.0 {
+                        ub = ub.min(yg);
+                    } else {
+                        lb = lb.max(yg);
+                    }
+                }
+                _ => {
+                    n_free += 1;
+                    sum_free += yg;
+                }
+            }
+        }
+        if n_free > 0 {
+            sum_free / n_free as f64
+        } else {
+            (ub + lb) / 2.0
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::svm::kernel::dot;
 
-    /// Two separable clusters: the solution satisfies the KKT conditions and
-    /// classifies the training points.
+    fn decision(x: &[f64], d: usize, gamma: f64, sol: &BinarySolution, p: &[f64]) -> f64 {
+        let np = dot(p, p);
+        sol.coef
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c != 0.0)
+            .map(|(i, c)| {
+                let xi = &x[i * d..(i + 1) * d];
+                c * (-gamma * (dot(xi, xi) + np - 2.0 * dot(xi, p)).max(0.0)).exp()
+            })
+            .sum::<f64>()
+            - sol.rho
+    }
+
+    /// Two separable clusters: every training point is classified correctly.
     #[test]
     fn separable_problem_is_solved() {
         let x = [0.0, 0.0, 0.2, 0.1, -0.1, 0.2, 3.0, 3.0, 3.1, 2.9, 2.8, 3.2];
         let y = [1i8, 1, 1, -1, -1, -1];
-        let c = [10.0; 6];
-        let k = RbfKernel::new(&x, 2, 0.5);
-        let sol = solve(k, &y, &c, 1e-5, 1 << 20);
-        let k = RbfKernel::new(&x, 2, 0.5);
-        let mut row = vec![0f32; 6];
+        let sol = solve(&x, 2, 0.5, &y, &[10.0; 6], 1e-5, 1 << 20);
         for (i, &yi) in y.iter().enumerate() {
-            k.fill_row(i, &mut row);
-            let f: f64 = sol.coef.iter().zip(&row).map(|(a, &kv)| a * kv as f64).sum::<f64>() - sol.rho;
+            let f = decision(&x, 2, 0.5, &sol, &x[i * 2..i * 2 + 2]);
             assert!(f * yi as f64 > 0.0, "row {i} misclassified: {f}");
         }
-        // equality constraint y'a = 0  <=>  sum of coef = 0
-        assert!(sol.coef.iter().sum::<f64>().abs() < 1e-9);
+        assert!(sol.coef.iter().sum::<f64>().abs() < 1e-9, "y'a = 0");
         assert!(sol.objective < 0.0);
+    }
+
+    /// A larger noisy problem where shrinking kicks in: the solution satisfies
+    /// the KKT conditions on every variable, whatever the cache size.
+    #[test]
+    fn shrinking_reaches_a_kkt_point_with_any_cache() {
+        let n = 1500;
+        let d = 3;
+        let mut x = Vec::with_capacity(n * d);
+        let mut y = Vec::with_capacity(n);
+        let mut state = 12345u64;
+        let mut rnd = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 10_000) as f64 / 10_000.0
+        };
+        for _ in 0..n {
+            let label = rnd() < 0.4;
+            for k in 0..d {
+                x.push(rnd() * 2.0 - 1.0 + if label && k == 0 { 0.5 } else { 0.0 });
+            }
+            y.push(if label { 1i8 } else { -1 });
+        }
+        let c = vec![2.0; n];
+        let big = solve(&x, d, 1.0, &y, &c, 1e-4, 64 << 20);
+        let small = solve(&x, d, 1.0, &y, &c, 1e-4, 1);
+        assert!((big.objective - small.objective).abs() < 1e-6 * big.objective.abs());
+        // KKT: y_i f(x_i) >= 1 where alpha = 0, <= 1 where alpha = C (within tolerance).
+        for i in (0..n).step_by(7) {
+            let f = decision(&x, d, 1.0, &big, &x[i * d..(i + 1) * d]);
+            let margin = y[i] as f64 * f;
+            let a = big.coef[i].abs();
+            if a == 0.0 {
+                assert!(margin > 1.0 - 1e-2, "row {i}: alpha 0, margin {margin}");
+            } else if a >= c[i] {
+                assert!(margin < 1.0 + 1e-2, "row {i}: alpha C, margin {margin}");
+            }
+        }
     }
 }
