@@ -120,11 +120,16 @@ impl Model {
             return Err("class count differs between parts".into());
         }
         let n_sv = self.svm.n_support_vectors();
+        let starts = &self.svm.sv_class_start;
+        if starts.len() != k + 1 || starts[0] != 0 || starts[k] as usize != n_sv || starts.windows(2).any(|w| w[0] > w[1]) {
+            return Err("support vector class ranges are malformed".into());
+        }
+        let in_class = |i: u32, c: u32| starts[c as usize] <= i && i < starts[c as usize + 1];
         for pm in &self.svm.pairs {
             if pm.a as usize >= k || pm.b as usize >= k || pm.sv.len() != pm.coef.len() {
                 return Err("a class pair is malformed".into());
             }
-            if pm.sv.iter().any(|&i| i as usize >= n_sv) {
+            if pm.sv.iter().any(|&i| !(in_class(i, pm.a) || in_class(i, pm.b))) {
                 return Err("a support vector index is out of range".into());
             }
         }

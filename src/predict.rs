@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{Confusion, Metrics};
 use crate::model::Model;
 use crate::progress::Progress;
+use crate::svm::Predictor;
 
 /// Which input columns `predict` copies to its output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -38,6 +39,7 @@ pub fn predict_csv<W: Write>(
         return Err(Error::input("--proba: this model was trained without probability estimates (train without --no-proba)"));
     }
     let plan = reader.plan(&model.preprocessor.features, None)?;
+    let predictor = Predictor::new(&model.svm);
     let kept: Vec<usize> = match keep {
         Keep::All => (0..reader.headers().len()).collect(),
         Keep::Id => vec![reader.column_index(ID_COLUMN).unwrap_or(0)],
@@ -63,7 +65,7 @@ pub fn predict_csv<W: Write>(
     let mut num = String::new();
     while reader.next_batch(&plan, BATCH_ROWS, &mut batch)? > 0 {
         model.preprocessor.transform_rows(&mut batch.features);
-        let pred = model.svm.predict(&batch.features, proba);
+        let pred = predictor.predict(&batch.features, proba);
         let k = model.classes.len();
         for (r, raw) in batch.records.iter().enumerate() {
             record.clear();
@@ -103,6 +105,7 @@ pub fn score(model: &Model, reader: &mut FlowReader, progress: &Progress) -> Res
     let label = &model.training.label_column;
     let plan = reader.plan(&model.preprocessor.features, Some(label))?;
     let k = model.classes.len();
+    let predictor = Predictor::new(&model.svm);
     let mut confusion = Confusion::new(k);
     let mut batch = Batch::default();
     while reader.next_batch(&plan, BATCH_ROWS, &mut batch)? > 0 {
@@ -122,7 +125,7 @@ pub fn score(model: &Model, reader: &mut FlowReader, progress: &Progress) -> Res
             truth.push(idx);
         }
         model.preprocessor.transform_rows(&mut batch.features);
-        let pred = model.svm.predict(&batch.features, false);
+        let pred = predictor.predict(&batch.features, false);
         for (t, p) in truth.into_iter().zip(pred.class) {
             confusion.add(t, p);
         }

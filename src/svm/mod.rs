@@ -4,15 +4,18 @@
 //!
 //! - [`kernel`]: RBF kernel rows with a memory-bounded cache;
 //! - [`smo`]: the binary C-SVC dual solver (SMO, second-order working-set selection);
-//! - [`multiclass`]: one-vs-one decomposition, pairs trained in parallel, batched prediction;
+//! - [`multiclass`]: one-vs-one decomposition, pairs trained in parallel;
+//! - [`decision`]: batched prediction against the shared support vectors;
 //! - [`probability`]: Platt scaling on cross-validated decision values and pairwise coupling.
 
+pub mod decision;
 pub mod kernel;
 pub mod multiclass;
 pub mod probability;
 pub mod smo;
 
-pub use multiclass::{Prediction, SvmModel};
+pub use decision::{Prediction, Predictor};
+pub use multiclass::SvmModel;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,11 +1,9 @@
 //! One-vs-one multi-class SVM, as libsvm: one binary problem per pair of
-//! classes (smaller than one-vs-all's), trained in parallel; prediction by
-//! votes over the pairs, computed in batches against the union of support
-//! vectors that all pairs share.
+//! classes (smaller than one-vs-all's), trained in parallel. The pairs share
+//! one set of support vectors (see [`super::decision`] for prediction).
 
 use std::collections::BTreeMap;
 
-use ndarray::{linalg::general_mat_mul, Array2, ArrayView2};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -13,7 +11,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::kernel::dot;
-use super::probability::{couple, sigmoid_predict, sigmoid_train};
+use super::decision::{Prediction, Predictor};
+use super::probability::sigmoid_train;
 use super::smo::solve;
 use super::{resolve_gamma, ClassWeight, SvcParams};
 use crate::error::{Error, Result};
@@ -44,21 +43,14 @@ pub struct SvmModel {
     pub c: f64,
     /// C of each class after class weighting.
     pub class_c: Vec<f64>,
-    /// Row-major `n_sv x n_features`, in scaled feature space.
+    /// Row-major `n_sv x n_features`, in scaled feature space, grouped by
+    /// class: class `c` owns rows `sv_class_start[c]..sv_class_start[c + 1]`.
     pub support_vectors: Vec<f64>,
+    pub sv_class_start: Vec<u32>,
     pub pairs: Vec<PairModel>,
 }
 
-/// Predicted class indices, with class probabilities when asked for.
-pub struct Prediction {
-    pub class: Vec<usize>,
-    /// Row-major `rows x n_classes`.
-    pub proba: Option<Vec<f64>>,
-}
-
 const PLATT_FOLDS: usize = 5;
-/// Rows per block of kernel evaluations at prediction time.
-const PREDICT_BLOCK: usize = 256;
 
 impl SvmModel {
     /// Trains on `x` (row-major `n x d`, already scaled) with class indices `y` in `0..k`.
@@ -127,26 +119,30 @@ impl SvmModel {
             })
             .collect();
 
-        // The union of support vectors, in training-row order.
-        let mut union: BTreeMap<usize, u32> = BTreeMap::new();
-        for (global, _) in &trained {
-            for &g in global {
-                union.insert(g, 0);
-            }
-        }
+        // The union of support vectors, grouped by class (then training-row
+        // order), so that a pair's support vectors lie in two contiguous ranges.
+        let mut union: Vec<usize> = trained.iter().flat_map(|(g, _)| g.iter().copied()).collect();
+        union.sort_unstable_by_key(|&g| (y[g], g));
+        union.dedup();
+        let mut position = BTreeMap::new();
         let mut support_vectors = Vec::with_capacity(union.len() * d);
-        for (pos, (g, slot)) in union.iter_mut().enumerate() {
-            *slot = pos as u32;
+        let mut sv_class_start = vec![0u32; k + 1];
+        for (pos, &g) in union.iter().enumerate() {
+            position.insert(g, pos as u32);
             support_vectors.extend_from_slice(&x[g * d..(g + 1) * d]);
+            sv_class_start[y[g] + 1] += 1;
+        }
+        for c in 0..k {
+            sv_class_start[c + 1] += sv_class_start[c];
         }
         let pairs = trained
             .into_iter()
             .map(|(global, mut pm)| {
-                pm.sv = global.iter().map(|g| union[g]).collect();
+                pm.sv = global.iter().map(|g| position[g]).collect();
                 pm
             })
             .collect();
-        Ok(SvmModel { n_classes: k, n_features: d, gamma, c: params.c, class_c, support_vectors, pairs })
+        Ok(SvmModel { n_classes: k, n_features: d, gamma, c: params.c, class_c, support_vectors, sv_class_start, pairs })
     }
 
     pub fn n_support_vectors(&self) -> usize {
@@ -157,103 +153,9 @@ impl SvmModel {
         self.pairs.iter().all(|p| p.platt.is_some())
     }
 
-    /// Predicts rows of `x` (row-major, scaled). Rows are processed in
-    /// parallel blocks; results keep input order.
+    /// Predicts rows of `x` (row-major, scaled). See [`Predictor`] to predict many batches.
     pub fn predict(&self, x: &[f64], proba: bool) -> Prediction {
-        let d = self.n_features;
-        let m = x.len() / d;
-        let k = self.n_classes;
-        let proba = proba && self.has_probability();
-        let blocks: Vec<(Vec<usize>, Vec<f64>)> = x
-            .par_chunks(PREDICT_BLOCK * d)
-            .map(|chunk| self.predict_block(chunk, proba))
-            .collect();
-        let mut class = Vec::with_capacity(m);
-        let mut probs = if proba { Some(Vec::with_capacity(m * k)) } else { None };
-        for (c, p) in blocks {
-            class.extend(c);
-            if let Some(all) = probs.as_mut() {
-                all.extend(p);
-            }
-        }
-        Prediction { class, proba: probs }
-    }
-
-    /// Decision values of every pair for rows of `x`: row-major `rows x pairs`.
-    pub fn decision_function(&self, x: &[f64]) -> Vec<f64> {
-        x.par_chunks(PREDICT_BLOCK * self.n_features)
-            .flat_map_iter(|chunk| self.block_decisions(chunk))
-            .collect()
-    }
-
-    fn block_decisions(&self, chunk: &[f64]) -> Vec<f64> {
-        let d = self.n_features;
-        let r = chunk.len() / d;
-        let n_sv = self.n_support_vectors();
-        let xs = ArrayView2::from_shape((r, d), chunk).expect("block shape");
-        let sv = ArrayView2::from_shape((n_sv, d), &self.support_vectors).expect("sv shape");
-        // K = exp(-gamma (|x|^2 + |s|^2 - 2 x.s)), the dot products as one matrix multiply.
-        let mut kmat = Array2::<f64>::zeros((r, n_sv));
-        general_mat_mul(1.0, &xs, &sv.t(), 0.0, &mut kmat);
-        let sv_norms: Vec<f64> = self.support_vectors.chunks_exact(d.max(1)).map(|s| dot(s, s)).collect();
-        for (row, xr) in kmat.outer_iter_mut().zip(chunk.chunks_exact(d)) {
-            let xn = dot(xr, xr);
-            for (v, sn) in row.into_iter().zip(&sv_norms) {
-                *v = (-self.gamma * (xn + sn - 2.0 * *v).max(0.0)).exp();
-            }
-        }
-        let mut out = Vec::with_capacity(r * self.pairs.len());
-        for row in kmat.outer_iter() {
-            let row = row.as_slice().expect("contiguous");
-            for p in &self.pairs {
-                let s: f64 = p.sv.iter().zip(&p.coef).map(|(&i, c)| c * row[i as usize]).sum();
-                out.push(s - p.rho);
-            }
-        }
-        out
-    }
-
-    fn predict_block(&self, chunk: &[f64], proba: bool) -> (Vec<usize>, Vec<f64>) {
-        let k = self.n_classes;
-        let dec = self.block_decisions(chunk);
-        let np = self.pairs.len();
-        let rows = if np == 0 { chunk.len() / self.n_features } else { dec.len() / np };
-        let mut classes = Vec::with_capacity(rows);
-        let mut probs = Vec::with_capacity(if proba { rows * k } else { 0 });
-        let mut votes = vec![0u32; k];
-        let mut r = vec![0.0; k * k];
-        let mut p = vec![0.0; k];
-        for row in 0..rows {
-            let dv = &dec[row * np..(row + 1) * np];
-            votes.iter_mut().for_each(|v| *v = 0);
-            for (pm, &f) in self.pairs.iter().zip(dv) {
-                if f > 0.0 {
-                    votes[pm.a as usize] += 1;
-                } else {
-                    votes[pm.b as usize] += 1;
-                }
-            }
-            // Ties go to the lower class index, as in libsvm.
-            let mut best = 0;
-            for c in 1..k {
-                if votes[c] > votes[best] {
-                    best = c;
-                }
-            }
-            classes.push(best);
-            if proba {
-                for (pm, &f) in self.pairs.iter().zip(dv) {
-                    let (a_, b_) = pm.platt.expect("probability model");
-                    let v = sigmoid_predict(f, a_, b_).clamp(1e-7, 1.0 - 1e-7);
-                    let (a, b) = (pm.a as usize, pm.b as usize);
-                    r[a * k + b] = v;
-                    r[b * k + a] = 1.0 - v;
-                }
-                couple(k, &r, &mut p);
-                probs.extend_from_slice(&p);
-            }
-        }
-        (classes, probs)
+        Predictor::new(self).predict(x, proba)
     }
 }
 

@@ -1,0 +1,159 @@
+//! Batched prediction against the support vectors that all pairs share.
+//!
+//! Rows are classified in blocks: one f32 matrix multiply gives every
+//! row-by-support-vector dot product of the block, a vectorised exponential
+//! turns them into kernel values, and since support vectors are grouped by
+//! class, each pair's decision is two contiguous dot products (libsvm's
+//! layout). Blocks run in parallel; results keep input order.
+
+use ndarray::{linalg::general_mat_mul, Array2, ArrayView2};
+use rayon::prelude::*;
+
+use super::kernel::{dot32, exp_neg};
+use super::probability::{couple, sigmoid_predict};
+use super::SvmModel;
+
+/// Rows per block: the block's kernel matrix (`rows x support vectors`, f32)
+/// stays a few MiB per thread.
+const BLOCK_ROWS: usize = 128;
+
+/// Predicted class indices, with class probabilities when asked for.
+pub struct Prediction {
+    pub class: Vec<usize>,
+    /// Row-major `rows x n_classes`.
+    pub proba: Option<Vec<f64>>,
+}
+
+/// One pair's coefficients, dense over the two classes' support-vector ranges.
+struct DensePair {
+    a: usize,
+    b: usize,
+    a_start: usize,
+    a_coef: Vec<f32>,
+    b_start: usize,
+    b_coef: Vec<f32>,
+    rho: f32,
+    platt: Option<(f64, f64)>,
+}
+
+/// A model prepared for fast prediction (built once, used for every batch).
+pub struct Predictor {
+    k: usize,
+    d: usize,
+    gamma: f32,
+    sv: Array2<f32>,
+    sv_norms: Vec<f32>,
+    pairs: Vec<DensePair>,
+}
+
+impl Predictor {
+    pub fn new(m: &SvmModel) -> Predictor {
+        let d = m.n_features;
+        let n_sv = m.n_support_vectors();
+        let sv = Array2::from_shape_vec((n_sv, d), m.support_vectors.iter().map(|&v| v as f32).collect())
+            .expect("support vector matrix shape");
+        let sv_norms = sv.outer_iter().map(|r| dot32(r.as_slice().unwrap(), r.as_slice().unwrap())).collect();
+        let range = |c: usize| (m.sv_class_start[c] as usize, m.sv_class_start[c + 1] as usize);
+        let pairs = m
+            .pairs
+            .iter()
+            .map(|p| {
+                let (a, b) = (p.a as usize, p.b as usize);
+                let ((a0, a1), (b0, b1)) = (range(a), range(b));
+                let mut a_coef = vec![0f32; a1 - a0];
+                let mut b_coef = vec![0f32; b1 - b0];
+                for (&s, &c) in p.sv.iter().zip(&p.coef) {
+                    let s = s as usize;
+                    if (a0..a1).contains(&s) {
+                        a_coef[s - a0] = c as f32;
+                    } else {
+                        b_coef[s - b0] = c as f32;
+                    }
+                }
+                DensePair { a, b, a_start: a0, a_coef, b_start: b0, b_coef, rho: p.rho as f32, platt: p.platt }
+            })
+            .collect();
+        Predictor { k: m.n_classes, d, gamma: m.gamma as f32, sv, sv_norms, pairs }
+    }
+
+    /// Classifies rows of `x` (row-major, scaled features).
+    pub fn predict(&self, x: &[f64], proba: bool) -> Prediction {
+        let proba = proba && self.pairs.iter().all(|p| p.platt.is_some());
+        let blocks: Vec<(Vec<usize>, Vec<f64>)> =
+            x.par_chunks(BLOCK_ROWS * self.d.max(1)).map(|chunk| self.predict_block(chunk, proba)).collect();
+        let rows = x.len() / self.d.max(1);
+        let mut class = Vec::with_capacity(rows);
+        let mut probs = proba.then(|| Vec::with_capacity(rows * self.k));
+        for (c, p) in blocks {
+            class.extend(c);
+            if let Some(all) = probs.as_mut() {
+                all.extend(p);
+            }
+        }
+        Prediction { class, proba: probs }
+    }
+
+    /// Decision values of every pair for a block of rows: row-major `rows x pairs`.
+    fn block_decisions(&self, chunk: &[f64]) -> Vec<f32> {
+        let d = self.d;
+        let r = chunk.len() / d.max(1);
+        let n_sv = self.sv.nrows();
+        let xb: Vec<f32> = chunk.iter().map(|&v| v as f32).collect();
+        let xs = ArrayView2::from_shape((r, d), &xb).expect("block shape");
+        let mut kmat = Array2::<f32>::zeros((r, n_sv));
+        general_mat_mul(1.0, &xs, &self.sv.t(), 0.0, &mut kmat);
+        let g = self.gamma;
+        let mut out = Vec::with_capacity(r * self.pairs.len());
+        for (mut row, xr) in kmat.outer_iter_mut().zip(xb.chunks_exact(d.max(1))) {
+            let xn = dot32(xr, xr);
+            let row = row.as_slice_mut().expect("contiguous");
+            for (v, &sn) in row.iter_mut().zip(&self.sv_norms) {
+                *v = exp_neg(-g * (xn + sn - 2.0 * *v));
+            }
+            for p in &self.pairs {
+                let fa = dot32(&row[p.a_start..p.a_start + p.a_coef.len()], &p.a_coef);
+                let fb = dot32(&row[p.b_start..p.b_start + p.b_coef.len()], &p.b_coef);
+                out.push(fa + fb - p.rho);
+            }
+        }
+        out
+    }
+
+    fn predict_block(&self, chunk: &[f64], proba: bool) -> (Vec<usize>, Vec<f64>) {
+        let k = self.k;
+        let np = self.pairs.len();
+        let dec = self.block_decisions(chunk);
+        let rows = chunk.len() / self.d.max(1);
+        let mut classes = Vec::with_capacity(rows);
+        let mut probs = Vec::with_capacity(if proba { rows * k } else { 0 });
+        let mut votes = vec![0u32; k];
+        let mut r = vec![0.0; k * k];
+        let mut p = vec![0.0; k];
+        for row in 0..rows {
+            let dv = &dec[row * np..(row + 1) * np];
+            votes.iter_mut().for_each(|v| *v = 0);
+            for (pm, &f) in self.pairs.iter().zip(dv) {
+                votes[if f > 0.0 { pm.a } else { pm.b }] += 1;
+            }
+            // Ties go to the lower class index, as in libsvm.
+            let mut best = 0;
+            for c in 1..k {
+                if votes[c] > votes[best] {
+                    best = c;
+                }
+            }
+            classes.push(best);
+            if proba {
+                for (pm, &f) in self.pairs.iter().zip(dv) {
+                    let (pa, pb) = pm.platt.expect("probability model");
+                    let v = sigmoid_predict(f as f64, pa, pb).clamp(1e-7, 1.0 - 1e-7);
+                    r[pm.a * k + pm.b] = v;
+                    r[pm.b * k + pm.a] = 1.0 - v;
+                }
+                couple(k, &r, &mut p);
+                probs.extend_from_slice(&p);
+            }
+        }
+        (classes, probs)
+    }
+}
