@@ -1,6 +1,6 @@
 //! `ntc train` as a library call: read, sample, transform, fit, describe.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -71,24 +71,18 @@ pub fn train(req: &TrainRequest) -> Result<Model> {
     if labels.is_empty() {
         return Err(Error::input(format!("{name}: no data rows (header only)")));
     }
-    let mut class_of_row = Vec::with_capacity(labels.len());
-    let mut class_index: BTreeMap<String, usize> = BTreeMap::new();
-    let mut row_class_names = Vec::with_capacity(labels.len());
-    for (i, l) in labels.iter().enumerate() {
+    // Classes of the distinct labels, then of every row.
+    let mut label_class = Vec::with_capacity(labels.names.len());
+    for (l, &line) in labels.names.iter().zip(&labels.first_line) {
         let c = req.class_map.class_of(l).ok_or_else(|| {
-            Error::at(&name, i as u64 + 2, Some(&req.label), format!("label '{l}' is not in the class mapping"))
+            Error::at(&name, line, Some(&req.label), format!("label '{l}' is not in the class mapping"))
         })?;
-        row_class_names.push(c.clone());
-        class_index.entry(c).or_insert(0);
+        label_class.push(c);
     }
-    let classes: Vec<String> = class_index.keys().cloned().collect();
-    for (i, c) in classes.iter().enumerate() {
-        class_index.insert(c.clone(), i);
-    }
-    for c in &row_class_names {
-        class_of_row.push(class_index[c]);
-    }
-    drop(row_class_names);
+    let classes: Vec<String> = label_class.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let label_class_index: Vec<usize> =
+        label_class.iter().map(|c| classes.binary_search(c).expect("class listed")).collect();
+    let class_of_row: Vec<usize> = labels.row.iter().map(|&l| label_class_index[l as usize]).collect();
     if classes.len() < 2 {
         return Err(Error::input(format!(
             "{name}: every row is of class '{}': a classifier needs at least two classes",

@@ -6,6 +6,7 @@
 //! sampled rows. Polars parses in parallel; when it rejects a file, the
 //! line-by-line reader finds the exact line and column to report.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -40,16 +41,53 @@ fn one_line(s: &str) -> String {
     s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
+/// The label of every row, interned: 3.58M rows hold a few dozen distinct
+/// labels, so each row keeps an index into `names`.
+#[derive(Debug, Default)]
+pub struct Labels {
+    /// Distinct labels, in order of first appearance.
+    pub names: Vec<String>,
+    /// 1-based line of each name's first row (for error messages).
+    pub first_line: Vec<u64>,
+    /// Index into `names` of every row.
+    pub row: Vec<u32>,
+}
+
+impl Labels {
+    pub fn len(&self) -> usize {
+        self.row.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.row.is_empty()
+    }
+    pub fn get(&self, row: usize) -> &str {
+        &self.names[self.row[row] as usize]
+    }
+}
+
 /// The label of every row and the file's SHA-256 (pass 1). The line-by-line
 /// reader does this pass so that a ragged or truncated line is reported with
 /// its line number instead of being padded with nulls.
-pub fn read_labels(path: &Path, label: &str) -> Result<(Vec<String>, String)> {
+pub fn read_labels(path: &Path, label: &str) -> Result<(Labels, String)> {
     let (mut r, hash) = FlowReader::open_hashed(path)?;
     let plan = r.plan(&[], Some(label))?;
     let mut batch = Batch::default();
-    let mut labels = Vec::new();
+    let mut labels = Labels::default();
+    let mut index: HashMap<String, u32> = HashMap::new();
     while r.next_batch(&plan, 65536, &mut batch)? > 0 {
-        labels.append(&mut batch.labels);
+        for (l, &line) in batch.labels.drain(..).zip(&batch.lines) {
+            let id = match index.get(&l) {
+                Some(&id) => id,
+                None => {
+                    let id = labels.names.len() as u32;
+                    index.insert(l.clone(), id);
+                    labels.names.push(l);
+                    labels.first_line.push(line);
+                    id
+                }
+            };
+            labels.row.push(id);
+        }
     }
     let digest = hash.finish();
     Ok((labels, digest))
@@ -62,7 +100,7 @@ pub fn read_rows(
     features: &[String],
     label: &str,
     rows: Option<&[usize]>,
-    labels: &[String],
+    labels: &Labels,
 ) -> Result<LabelledRows> {
     let d = features.len();
     let mut dtypes = Schema::default();
@@ -127,8 +165,8 @@ pub fn read_rows(
         )));
     }
     let out_labels = match &keep {
-        Some(k) => k.iter().map(|&i| labels[i].clone()).collect(),
-        None => labels.to_vec(),
+        Some(k) => k.iter().map(|&i| labels.get(i).to_string()).collect(),
+        None => (0..labels.len()).map(|i| labels.get(i).to_string()).collect(),
     };
     let x = Array2::from_shape_vec((n_out, d), st.data).map_err(|e| anyhow::anyhow!(e))?;
     Ok(LabelledRows { x, labels: out_labels })
@@ -151,7 +189,9 @@ mod tests {
         let p = dir.path().join("f.csv");
         std::fs::write(&p, "x,y,ProtocolName\n1,Infinity,HTTP\n2,NaN,SSL\n3,,DNS\n4,-Infinity,HTTP\n").unwrap();
         let (labels, sha) = read_labels(&p, "ProtocolName").unwrap();
-        assert_eq!(labels, vec!["HTTP", "SSL", "DNS", "HTTP"]);
+        assert_eq!(labels.names, vec!["HTTP", "SSL", "DNS"]);
+        assert_eq!(labels.row, vec![0, 1, 2, 0]);
+        assert_eq!(labels.first_line, vec![2, 3, 4]);
         assert_eq!(sha.len(), 64);
         let names = vec!["x".to_string(), "y".to_string()];
         let all = read_rows(&p, &names, "ProtocolName", None, &labels).unwrap();

@@ -6,16 +6,16 @@
 //! class, each pair's decision is two contiguous dot products (libsvm's
 //! layout). Blocks run in parallel; results keep input order.
 
-use ndarray::{linalg::general_mat_mul, Array2, ArrayView2};
+use ndarray::{linalg::general_mat_mul, s, Array2, ArrayView2};
 use rayon::prelude::*;
 
-use super::kernel::{dot32, exp_neg};
+use super::kernel::{dot32, rbf_from_dots};
 use super::probability::{couple, sigmoid_predict};
 use super::SvmModel;
 
 /// Rows per block: the block's kernel matrix (`rows x support vectors`, f32)
 /// stays a few MiB per thread.
-const BLOCK_ROWS: usize = 128;
+const BLOCK_ROWS: usize = 256;
 
 /// Predicted class indices, with class probabilities when asked for.
 pub struct Prediction {
@@ -36,6 +36,15 @@ struct DensePair {
     platt: Option<(f64, f64)>,
 }
 
+/// Support vectors per tile of the dense path.
+const SV_TILE: usize = 1024;
+
+/// Up to this many pairs (12 classes), all pair decisions of a block are one
+/// more matrix multiply with a dense `support vectors x pairs` coefficient
+/// matrix; beyond, the zeros of that matrix would cost more than they save
+/// and each pair sums its two class ranges instead.
+const DENSE_PAIRS_MAX: usize = 66;
+
 /// A model prepared for fast prediction (built once, used for every batch).
 pub struct Predictor {
     k: usize,
@@ -44,6 +53,8 @@ pub struct Predictor {
     sv: Array2<f32>,
     sv_norms: Vec<f32>,
     pairs: Vec<DensePair>,
+    /// `n_sv x pairs` coefficients, when there are few pairs.
+    dense_coef: Option<Array2<f32>>,
 }
 
 impl Predictor {
@@ -54,7 +65,7 @@ impl Predictor {
             .expect("support vector matrix shape");
         let sv_norms = sv.outer_iter().map(|r| dot32(r.as_slice().unwrap(), r.as_slice().unwrap())).collect();
         let range = |c: usize| (m.sv_class_start[c] as usize, m.sv_class_start[c + 1] as usize);
-        let pairs = m
+        let pairs: Vec<DensePair> = m
             .pairs
             .iter()
             .map(|p| {
@@ -73,7 +84,19 @@ impl Predictor {
                 DensePair { a, b, a_start: a0, a_coef, b_start: b0, b_coef, rho: p.rho as f32, platt: p.platt }
             })
             .collect();
-        Predictor { k: m.n_classes, d, gamma: m.gamma as f32, sv, sv_norms, pairs }
+        let dense_coef = (pairs.len() <= DENSE_PAIRS_MAX).then(|| {
+            let mut c = Array2::<f32>::zeros((n_sv, pairs.len()));
+            for (j, p) in pairs.iter().enumerate() {
+                for (i, &v) in p.a_coef.iter().enumerate() {
+                    c[[p.a_start + i, j]] = v;
+                }
+                for (i, &v) in p.b_coef.iter().enumerate() {
+                    c[[p.b_start + i, j]] = v;
+                }
+            }
+            c
+        });
+        Predictor { k: m.n_classes, d, gamma: m.gamma as f32, sv, sv_norms, pairs, dense_coef }
     }
 
     /// Classifies rows of `x` (row-major, scaled features).
@@ -98,18 +121,38 @@ impl Predictor {
         let d = self.d;
         let r = chunk.len() / d.max(1);
         let n_sv = self.sv.nrows();
+        let np = self.pairs.len();
         let xb: Vec<f32> = chunk.iter().map(|&v| v as f32).collect();
         let xs = ArrayView2::from_shape((r, d), &xb).expect("block shape");
+        let x_norms: Vec<f32> = xb.chunks_exact(d.max(1)).map(|x| dot32(x, x)).collect();
+        if let Some(coef) = &self.dense_coef {
+            // Support vectors in tiles, so that the kernel tile stays in cache
+            // between the two multiplies.
+            let mut dec = Array2::<f32>::zeros((r, np));
+            let mut tile = Array2::<f32>::zeros((r, SV_TILE.min(n_sv)));
+            for start in (0..n_sv).step_by(SV_TILE) {
+                let end = (start + SV_TILE).min(n_sv);
+                let mut kt = tile.slice_mut(s![.., ..end - start]);
+                general_mat_mul(1.0, &xs, &self.sv.slice(s![start..end, ..]).t(), 0.0, &mut kt);
+                for (mut row, &xn) in kt.outer_iter_mut().zip(&x_norms) {
+                    rbf_from_dots(row.as_slice_mut().expect("contiguous row"), &self.sv_norms[start..end], xn, self.gamma);
+                }
+                general_mat_mul(1.0, &kt, &coef.slice(s![start..end, ..]), 1.0, &mut dec);
+            }
+            let mut out = dec.into_raw_vec_and_offset().0;
+            for row in out.chunks_exact_mut(np.max(1)) {
+                for (v, p) in row.iter_mut().zip(&self.pairs) {
+                    *v -= p.rho;
+                }
+            }
+            return out;
+        }
         let mut kmat = Array2::<f32>::zeros((r, n_sv));
         general_mat_mul(1.0, &xs, &self.sv.t(), 0.0, &mut kmat);
-        let g = self.gamma;
-        let mut out = Vec::with_capacity(r * self.pairs.len());
-        for (mut row, xr) in kmat.outer_iter_mut().zip(xb.chunks_exact(d.max(1))) {
-            let xn = dot32(xr, xr);
+        let mut out = Vec::with_capacity(r * np);
+        for (mut row, &xn) in kmat.outer_iter_mut().zip(&x_norms) {
             let row = row.as_slice_mut().expect("contiguous");
-            for (v, &sn) in row.iter_mut().zip(&self.sv_norms) {
-                *v = exp_neg(-g * (xn + sn - 2.0 * *v));
-            }
+            rbf_from_dots(row, &self.sv_norms, xn, self.gamma);
             for p in &self.pairs {
                 let fa = dot32(&row[p.a_start..p.a_start + p.a_coef.len()], &p.a_coef);
                 let fb = dot32(&row[p.b_start..p.b_start + p.b_coef.len()], &p.b_coef);

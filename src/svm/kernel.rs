@@ -14,10 +14,13 @@ pub fn exp_neg(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
+    // Adding 1.5 * 2^23 rounds to the nearest integer and leaves it in the
+    // low mantissa bits: no float-to-int conversion, which would not vectorise.
+    const MAGIC: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 0.0);
-    // Nearest integer to x*log2(e): truncation toward zero of a non-positive value minus 0.5.
-    let n = (x * LOG2E - 0.5) as i32;
-    let nf = n as f32;
+    let t = x * LOG2E + MAGIC;
+    let nf = t - MAGIC;
+    let n = (t.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
     let r = x - nf * LN2_HI - nf * LN2_LO;
     let mut p = 1.987_569_2e-4f32;
     p = p * r + 1.398_199_9e-3;
@@ -27,6 +30,69 @@ pub fn exp_neg(x: f32) -> f32 {
     p = p * r + 5.000_000_1e-1;
     let e = p * r * r + r + 1.0;
     e * f32::from_bits(((n + 127) as u32) << 23)
+}
+
+/// Defines a function twice, for the baseline target and for AVX2, and
+/// picks one at run time. The body is the same code, so both compute the
+/// same operations in the same order (no fused multiply-add is introduced)
+/// and give bit-identical results: models stay byte-identical across machines.
+macro_rules! with_avx2 {
+    ($(#[$m:meta])* pub fn $name:ident($($arg:ident : $ty:ty),*) $(-> $ret:ty)? $body:block) => {
+        $(#[$m])*
+        pub fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn generic($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    generic($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2, checked just above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            generic($($arg),*)
+        }
+    };
+}
+
+with_avx2! {
+    /// Turns dot products `x.s` into RBF kernel values in place, given `|x|^2` and each `|s|^2`.
+    pub fn rbf_from_dots(row: &mut [f32], norms: &[f32], x_norm: f32, gamma: f32) {
+        for (v, &sn) in row.iter_mut().zip(norms) {
+            *v = exp_neg(-gamma * (x_norm + sn - 2.0 * *v));
+        }
+    }
+}
+
+with_avx2! {
+    /// `acc += v * col`.
+    pub fn axpy(acc: &mut [f32], v: f32, col: &[f32]) {
+        for (a, &c) in acc.iter_mut().zip(col) {
+            *a += v * c;
+        }
+    }
+}
+
+with_avx2! {
+    /// f32 dot product with eight accumulators.
+    pub fn dot32(a: &[f32], b: &[f32]) -> f32 {
+        let mut s = [0.0f32; 8];
+        let mut ca = a.chunks_exact(8);
+        let mut cb = b.chunks_exact(8);
+        for (x, y) in (&mut ca).zip(&mut cb) {
+            for k in 0..8 {
+                s[k] += x[k] * y[k];
+            }
+        }
+        let mut t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+        for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+            t += x * y;
+        }
+        t
+    }
 }
 
 /// f64 dot product with four accumulators (lets the compiler vectorise).
@@ -42,24 +108,6 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
         s[3] += x[3] * y[3];
     }
     let mut t = (s[0] + s[1]) + (s[2] + s[3]);
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        t += x * y;
-    }
-    t
-}
-
-/// f32 dot product with eight accumulators.
-#[inline]
-pub fn dot32(a: &[f32], b: &[f32]) -> f32 {
-    let mut s = [0.0f32; 8];
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for k in 0..8 {
-            s[k] += x[k] * y[k];
-        }
-    }
-    let mut t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
     for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
         t += x * y;
     }
@@ -134,16 +182,12 @@ impl KernelCache {
         for k in 0..self.d {
             let col = &self.xt[k * l..(k + 1) * l];
             let v = col[i];
-            if v == 0.0 {
-                continue;
-            }
-            for (a, &c) in acc.iter_mut().zip(&col[from..to]) {
-                *a += v * c;
+            if v != 0.0 {
+                axpy(acc, v, &col[from..to]);
             }
         }
-        let ni = self.norms[i];
-        let g = self.gamma;
-        out.extend(acc.iter().zip(&self.norms[from..to]).map(|(&dp, &nt)| exp_neg(-g * (ni + nt - 2.0 * dp).max(0.0))));
+        rbf_from_dots(acc, &self.norms[from..to], self.norms[i], self.gamma);
+        out.extend_from_slice(acc);
     }
 
     /// Makes row `i` valid on `0..len`, never evicting row `keep`.
