@@ -38,7 +38,7 @@ impl Progress {
 
     /// A counter of rows processed, for streams of unknown length (stdin).
     pub fn rows(msg: &str, quiet: bool) -> Progress {
-        Self::ticking("{spinner} {msg}: {human_pos} rows ({per_sec}, {elapsed})", msg, quiet)
+        Self::ticking("{spinner} {msg}: {human_pos} rows ({elapsed})", msg, quiet)
     }
 
     fn ticking(template: &str, msg: &str, quiet: bool) -> Progress {
