@@ -46,10 +46,6 @@ impl Output {
         Ok(Output::File { tmp: BufWriter::with_capacity(1 << 16, tmp), target: path.to_path_buf() })
     }
 
-    pub fn is_stdout(&self) -> bool {
-        matches!(self, Output::Stdout(_))
-    }
-
     /// Flushes and, for a file, renames it into place.
     pub fn commit(self) -> Result<()> {
         match self {

@@ -15,18 +15,17 @@ impl Progress {
         !quiet && std::io::stderr().is_terminal()
     }
 
-    /// A bar over `total` units (rows or bytes).
-    pub fn bar(total: u64, msg: &str, unit_bytes: bool, quiet: bool) -> Progress {
+    /// A bar over `total` rows.
+    pub fn bar(total: u64, msg: &str, quiet: bool) -> Progress {
         if !Self::shown(quiet) {
             return Progress(None);
         }
-        let template = if unit_bytes {
-            "{msg:>10} [{bar:30}] {bytes}/{total_bytes} ({eta})"
-        } else {
-            "{msg:>10} [{bar:30}] {human_pos}/{human_len} ({eta})"
-        };
         let pb = ProgressBar::new(total);
-        pb.set_style(ProgressStyle::with_template(template).unwrap().progress_chars("=> "));
+        pb.set_style(
+            ProgressStyle::with_template("{msg:>10} [{bar:30}] {human_pos}/{human_len} rows ({eta})")
+                .unwrap()
+                .progress_chars("=> "),
+        );
         pb.set_message(msg.to_string());
         Progress(Some(pb))
     }
@@ -55,12 +54,6 @@ impl Progress {
     pub fn inc(&self, n: u64) {
         if let Some(pb) = &self.0 {
             pb.inc(n);
-        }
-    }
-
-    pub fn set_message(&self, msg: &str) {
-        if let Some(pb) = &self.0 {
-            pb.set_message(msg.to_string());
         }
     }
 

@@ -22,7 +22,7 @@ pub struct Args {
 
 pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     let mut out = Output::create(&a.output)?;
-    let progress = Progress::bar(a.rows, "synth", false, quiet);
+    let progress = Progress::bar(a.rows, "synth", quiet);
     write_csv(&mut out, &SynthOptions { rows: a.rows, seed: a.seed, dirty: a.dirty }, |n| progress.inc(n))?;
     out.commit()?;
     drop(progress);
