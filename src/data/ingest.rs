@@ -1,14 +1,19 @@
 //! Reading labelled training data through Polars' streaming CSV engine.
 //!
-//! Two passes keep memory bounded on the 1.7 GB file: the first reads only
-//! the label column (to count classes and draw a stratified sample), the
-//! second streams the feature columns batch by batch and keeps only the
-//! sampled rows. Polars parses in parallel; when it rejects a file, the
-//! line-by-line reader finds the exact line and column to report.
+//! Two passes keep memory bounded on the 1.7 GB file. The first reads only
+//! the label column (to count classes and draw a stratified sample) and notes
+//! where every chunk of rows starts in the file. The second hands Polars one
+//! chunk at a time (read into memory, not memory-mapped: a mapped 2 GB file
+//! counts against the process' memory), skips chunks holding no sampled row,
+//! and keeps only the sampled rows. Polars parses each chunk in parallel;
+//! when it rejects one, the line-by-line reader finds the exact line and
+//! column to report.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use ndarray::Array2;
 use polars::prelude::*;
@@ -21,16 +26,6 @@ pub struct LabelledRows {
     /// Row-major `rows × features`; missing cells are NaN.
     pub x: Array2<f64>,
     pub labels: Vec<String>,
-}
-
-fn scan(path: &Path, dtypes: Schema) -> Result<LazyFrame> {
-    let pl_path = PlRefPath::try_from_path(path).map_err(|e| polars_err(path, e))?;
-    Ok(LazyCsvReader::new(pl_path)
-        .with_has_header(true)
-        .with_dtype_overwrite(Some(Arc::new(dtypes)))
-        .with_infer_schema_length(Some(100))
-        .finish()
-        .map_err(|e| polars_err(path, e))?)
 }
 
 fn polars_err(path: &Path, e: PolarsError) -> Error {
@@ -51,7 +46,15 @@ pub struct Labels {
     pub first_line: Vec<u64>,
     /// Index into `names` of every row.
     pub row: Vec<u32>,
+    /// The header line, and the byte offset where row `i * CHUNK_ROWS` starts
+    /// (plus the end of the file): pass 2 reads the file chunk by chunk.
+    pub header: Vec<u8>,
+    pub chunk_starts: Vec<u64>,
+    pub chunk_rows: usize,
 }
+
+/// Rows per chunk of pass 2 (a few tens of MB of CSV).
+pub const CHUNK_ROWS: usize = 65536;
 
 impl Labels {
     pub fn len(&self) -> usize {
@@ -69,12 +72,17 @@ impl Labels {
 /// reader does this pass so that a ragged or truncated line is reported with
 /// its line number instead of being padded with nulls.
 pub fn read_labels(path: &Path, label: &str) -> Result<(Labels, String)> {
+    read_labels_in_chunks(path, label, CHUNK_ROWS)
+}
+
+fn read_labels_in_chunks(path: &Path, label: &str, chunk_rows: usize) -> Result<(Labels, String)> {
     let (mut r, hash) = FlowReader::open_hashed(path)?;
     let plan = r.plan(&[], Some(label))?;
     let mut batch = Batch::default();
-    let mut labels = Labels::default();
+    let mut labels = Labels { chunk_rows, ..Labels::default() };
     let mut index: HashMap<String, u32> = HashMap::new();
-    while r.next_batch(&plan, 65536, &mut batch)? > 0 {
+    while r.next_batch(&plan, chunk_rows, &mut batch)? > 0 {
+        labels.chunk_starts.push(batch.offsets[0]);
         for (l, &line) in batch.labels.drain(..).zip(&batch.lines) {
             let id = match index.get(&l) {
                 Some(&id) => id,
@@ -89,12 +97,14 @@ pub fn read_labels(path: &Path, label: &str) -> Result<(Labels, String)> {
             labels.row.push(id);
         }
     }
+    labels.chunk_starts.push(r.bytes_read());
+    labels.header = r.header_bytes();
     let digest = hash.finish();
     Ok((labels, digest))
 }
 
-/// Streams the feature columns and keeps the rows whose 0-based index is in
-/// `rows` (sorted ascending), or every row when `rows` is `None` (pass 2).
+/// Reads the feature columns of the rows whose 0-based index is in `rows`
+/// (sorted ascending), or of every row when `rows` is `None` (pass 2).
 pub fn read_rows(
     path: &Path,
     features: &[String],
@@ -107,68 +117,73 @@ pub fn read_rows(
     for f in features {
         dtypes.with_column(f.as_str().into(), DataType::Float64);
     }
-    let keep: Option<Arc<Vec<usize>>> = rows.map(|r| Arc::new(r.to_vec()));
-    let n_out = keep.as_ref().map(|k| k.len()).unwrap_or(labels.len());
-    struct State {
-        data: Vec<f64>,
-        offset: usize,
-        next_keep: usize,
-    }
-    let state = Arc::new(Mutex::new(State { data: Vec::with_capacity(n_out * d), offset: 0, next_keep: 0 }));
-    let names: Arc<Vec<String>> = Arc::new(features.to_vec());
-    let cb_state = Arc::clone(&state);
-    let cb_keep = keep.clone();
-    let callback = PlanCallback::new(move |df: DataFrame| -> PolarsResult<bool> {
-        let cols: Vec<&Float64Chunked> =
-            names.iter().map(|n| df.column(n.as_str()).and_then(|c| c.f64())).collect::<PolarsResult<_>>()?;
-        let cols: Vec<Vec<f64>> =
-            cols.iter().map(|c| c.iter().map(|v| v.unwrap_or(f64::NAN)).collect()).collect();
-        let h = df.height();
-        let mut st = cb_state.lock().unwrap();
-        let start = st.offset;
-        match &cb_keep {
-            None => {
-                for r in 0..h {
-                    for c in &cols {
-                        st.data.push(c[r]);
-                    }
+    let dtypes = Arc::new(dtypes);
+    let columns: Arc<[PlSmallStr]> = features.iter().map(|f| PlSmallStr::from(f.as_str())).collect();
+    let n_out = rows.map_or(labels.len(), <[usize]>::len);
+    let mut data = Vec::with_capacity(n_out * d);
+    let mut file = File::open(path).map_err(|e| Error::input(format!("{}: {e}", display_path(path))))?;
+    let mut next = 0; // next wanted position in `rows`
+    let mut buf = Vec::new();
+    for (c, w) in labels.chunk_starts.windows(2).enumerate() {
+        let first = c * labels.chunk_rows;
+        let n = (labels.len() - first).min(labels.chunk_rows);
+        let wanted: Vec<usize> = match rows {
+            None => (0..n).collect(),
+            Some(r) => {
+                let mut v = Vec::new();
+                while next < r.len() && r[next] < first + n {
+                    v.push(r[next] - first);
+                    next += 1;
                 }
+                v
             }
-            Some(keep) => {
-                while st.next_keep < keep.len() && keep[st.next_keep] < start + h {
-                    let r = keep[st.next_keep] - start;
-                    for c in &cols {
-                        st.data.push(c[r]);
-                    }
-                    st.next_keep += 1;
-                }
+        };
+        if wanted.is_empty() {
+            continue;
+        }
+        buf.clear();
+        buf.extend_from_slice(&labels.header);
+        file.seek(SeekFrom::Start(w[0]))?;
+        (&mut file).take(w[1] - w[0]).read_to_end(&mut buf)?;
+        let df = CsvReadOptions::default()
+            .with_has_header(true)
+            .with_schema_overwrite(Some(Arc::clone(&dtypes)))
+            .with_columns(Some(Arc::clone(&columns)))
+            .into_reader_with_file_handle(Cursor::new(&buf))
+            .finish();
+        let df = match df {
+            Ok(df) if df.height() == n => df,
+            Ok(df) => {
+                return Err(locate_error(path, features, label).unwrap_or_else(|| {
+                    Error::input(format!(
+                        "{}: Polars read {} rows where the first pass counted {n} (rows {}..)",
+                        display_path(path),
+                        df.height(),
+                        first + 1
+                    ))
+                }))
+            }
+            Err(e) => return Err(locate_error(path, features, label).unwrap_or_else(|| polars_err(path, e))),
+        };
+        let cols: Vec<&Float64Chunked> = features
+            .iter()
+            .map(|f| df.column(f.as_str()).and_then(|c| c.f64()))
+            .collect::<PolarsResult<_>>()
+            .map_err(|e| polars_err(path, e))?;
+        // One column at a time into a chunk-local buffer, then rows in order.
+        let mut values = vec![0.0; wanted.len() * d];
+        for (j, col) in cols.iter().enumerate() {
+            for (k, &r) in wanted.iter().enumerate() {
+                values[k * d + j] = col.get(r).unwrap_or(f64::NAN);
             }
         }
-        st.offset += h;
-        Ok(false)
-    });
-    let result = scan(path, dtypes)?
-        .select(features.iter().map(|f| col(f.as_str())).collect::<Vec<_>>())
-        .sink_batches(callback, true, None)
-        .and_then(|lf| lf.collect_with_engine(Engine::Streaming));
-    if let Err(e) = result {
-        return Err(locate_error(path, features, label).unwrap_or_else(|| polars_err(path, e)));
+        data.extend_from_slice(&values);
     }
-    let st = Arc::try_unwrap(state).map_err(|_| anyhow::anyhow!("reader still running"))?;
-    let st = st.into_inner().unwrap();
-    if st.offset != labels.len() {
-        return Err(Error::input(format!(
-            "{}: the label pass read {} rows but the feature pass {}; is the file changing while ntc reads it?",
-            display_path(path),
-            labels.len(),
-            st.offset
-        )));
-    }
-    let out_labels = match &keep {
+    let out_labels = match rows {
         Some(k) => k.iter().map(|&i| labels.get(i).to_string()).collect(),
         None => (0..labels.len()).map(|i| labels.get(i).to_string()).collect(),
     };
-    let x = Array2::from_shape_vec((n_out, d), st.data).map_err(|e| anyhow::anyhow!(e))?;
+    let x = Array2::from_shape_vec((n_out, d), data).map_err(|e| anyhow::anyhow!(e))?;
     Ok(LabelledRows { x, labels: out_labels })
 }
 
@@ -203,6 +218,26 @@ mod tests {
         let some = read_rows(&p, &names, "ProtocolName", Some(&[1, 3]), &labels).unwrap();
         assert_eq!(some.x.column(0).to_vec(), vec![2.0, 4.0]);
         assert_eq!(some.labels, vec!["SSL", "HTTP"]);
+    }
+
+    #[test]
+    fn rows_are_found_across_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.csv");
+        let mut text = String::from("\u{feff}x,\"y\",ProtocolName\r\n");
+        for i in 0..10 {
+            text.push_str(&format!("{i},\"{}\",{}\r\n", i * 10, if i % 2 == 0 { "HTTP" } else { "SSL" }));
+        }
+        std::fs::write(&p, text).unwrap();
+        let (labels, _) = read_labels_in_chunks(&p, "ProtocolName", 3).unwrap();
+        assert_eq!(labels.chunk_starts.len(), 5, "4 chunks of up to 3 rows, plus the end");
+        let names = vec!["y".to_string(), "x".to_string()];
+        let some = read_rows(&p, &names, "ProtocolName", Some(&[0, 2, 3, 8, 9]), &labels).unwrap();
+        assert_eq!(some.x.column(1).to_vec(), vec![0.0, 2.0, 3.0, 8.0, 9.0]);
+        assert_eq!(some.x.column(0).to_vec(), vec![0.0, 20.0, 30.0, 80.0, 90.0]);
+        assert_eq!(some.labels, vec!["HTTP", "HTTP", "SSL", "HTTP", "SSL"]);
+        let all = read_rows(&p, &names, "ProtocolName", None, &labels).unwrap();
+        assert_eq!(all.x.column(1).to_vec(), (0..10).map(f64::from).collect::<Vec<_>>());
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub struct Batch {
     pub labels: Vec<String>,
     /// 1-based line number of each record in the input.
     pub lines: Vec<u64>,
+    /// Byte offset in the input where each record starts.
+    pub offsets: Vec<u64>,
 }
 
 impl Batch {
@@ -51,6 +53,7 @@ impl Batch {
         self.features.clear();
         self.labels.clear();
         self.lines.clear();
+        self.offsets.clear();
     }
 }
 
@@ -60,7 +63,8 @@ pub struct FlowReader {
     headers: Vec<String>,
     raw_headers: csv::ByteRecord,
     record: csv::ByteRecord,
-    /// Added to the csv crate's line numbers (1 for CRLF files).
+    /// Added to the csv crate's line numbers and record offsets (1 for CRLF
+    /// files: it places a record's start at the `\n` of the previous `\r\n`).
     line_fix: u64,
 }
 
@@ -139,6 +143,18 @@ impl FlowReader {
         &self.raw_headers
     }
 
+    /// Bytes consumed so far (the file's length once every record was read).
+    pub fn bytes_read(&self) -> u64 {
+        self.rdr.position().byte()
+    }
+
+    /// The header line (names as read: trimmed, without a byte-order mark), newline-terminated.
+    pub fn header_bytes(&self) -> Vec<u8> {
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+        w.write_record(&self.headers).expect("writing to memory");
+        w.into_inner().expect("writing to memory")
+    }
+
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.headers.iter().position(|h| h == name)
     }
@@ -183,7 +199,9 @@ impl FlowReader {
             if !self.read_record()? {
                 break;
             }
-            let line = self.record.position().map(|p| p.line() + self.line_fix).unwrap_or(0);
+            let pos = self.record.position();
+            let line = pos.map(|p| p.line() + self.line_fix).unwrap_or(0);
+            batch.offsets.push(pos.map(|p| p.byte() + self.line_fix).unwrap_or(0));
             for (k, &i) in plan.feature_idx.iter().enumerate() {
                 let v = parse_cell(&self.record[i])
                     .ok_or_else(|| self.bad_cell(line, &plan.feature_names[k], &self.record[i]))?;
