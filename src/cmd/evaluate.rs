@@ -20,7 +20,7 @@ pub struct Args {
 pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     let model = Model::load(&a.model)?;
     let mut reader = FlowReader::open(&a.csv)?;
-    let progress = super::rows_progress("scoring", quiet);
+    let progress = ntc::progress::Progress::rows("scoring", quiet);
     let m = score(&model, &mut reader, &progress)?;
     drop(progress);
     let text = if a.json { format!("{}\n", m.to_json()) } else { m.to_table() };

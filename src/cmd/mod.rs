@@ -46,8 +46,3 @@ pub fn run(cli: Cli) -> ntc::Result<()> {
 
 /// Default model path of every subcommand.
 pub const DEFAULT_MODEL: &str = "models/ntc.cbor";
-
-/// A row counter on stderr (hidden when quiet or not a terminal).
-pub fn rows_progress(msg: &str, quiet: bool) -> ntc::progress::Progress {
-    ntc::progress::Progress::rows(msg, quiet)
-}

@@ -26,7 +26,7 @@ pub struct Args {
 pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     let model = Model::load(&a.model)?;
     let mut reader = FlowReader::open(&a.csv)?;
-    let progress = super::rows_progress("predicting", quiet);
+    let progress = ntc::progress::Progress::rows("predicting", quiet);
     let mut out = Output::create(&a.output)?;
     let rows = predict_csv(&model, &mut reader, &mut out, a.keep, a.proba, &progress)?;
     out.commit()?;

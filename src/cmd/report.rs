@@ -31,13 +31,13 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     let model = a.model.as_deref().map(Model::load).transpose()?;
     let label = model.as_ref().map(|m| m.training.label_column.clone()).unwrap_or(a.label);
     let mut reader = FlowReader::open(&a.csv)?;
-    let progress = super::rows_progress("profiling", quiet);
+    let progress = ntc::progress::Progress::rows("profiling", quiet);
     let profile = profile_csv(&mut reader, Some(&label), a.seed, &progress)?;
     drop(progress);
     let metrics = match &model {
         Some(m) if profile.label_column.is_some() && profile.rows > 0 => {
             let mut reader = FlowReader::open(&a.csv)?;
-            let progress = super::rows_progress("scoring", quiet);
+            let progress = ntc::progress::Progress::rows("scoring", quiet);
             Some(score(m, &mut reader, &progress)?)
         }
         _ => None,
