@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::data::reader::{Batch, FlowReader};
+use crate::data::reader::FlowReader;
 use crate::data::schema::ID_COLUMN;
 use crate::error::{Error, Result};
 use crate::metrics::{Confusion, Metrics};
@@ -59,14 +59,13 @@ pub fn predict_csv<W: Write>(
         header.extend(model.classes.iter().map(|c| format!("p_{c}").into_bytes()));
     }
     w.write_record(&header).map_err(csv_write_err)?;
-    let mut batch = Batch::default();
     let mut rows = 0u64;
     let mut record = csv::ByteRecord::new();
     let mut num = String::new();
-    while reader.next_batch(&plan, BATCH_ROWS, &mut batch)? > 0 {
+    let k = model.classes.len();
+    reader.for_each_batch(&plan, BATCH_ROWS, |batch| {
         model.preprocessor.transform_rows(&mut batch.features);
         let pred = predictor.predict(&batch.features, proba);
-        let k = model.classes.len();
         for (r, raw) in batch.records.iter().enumerate() {
             record.clear();
             for &i in &kept {
@@ -87,7 +86,8 @@ pub fn predict_csv<W: Write>(
         }
         rows += batch.len() as u64;
         progress.inc(batch.len() as u64);
-    }
+        Ok(())
+    })?;
     w.flush()?;
     Ok(rows)
 }
@@ -107,16 +107,16 @@ pub fn score(model: &Model, reader: &mut FlowReader, progress: &Progress) -> Res
     let k = model.classes.len();
     let predictor = Predictor::new(&model.svm);
     let mut confusion = Confusion::new(k);
-    let mut batch = Batch::default();
-    while reader.next_batch(&plan, BATCH_ROWS, &mut batch)? > 0 {
+    let name = reader.name().to_string();
+    reader.for_each_batch(&plan, BATCH_ROWS, |batch| {
         let mut truth = Vec::with_capacity(batch.len());
         for (l, &line) in batch.labels.iter().zip(&batch.lines) {
             let class = model.class_map.class_of(l).ok_or_else(|| {
-                Error::at(reader.name(), line, Some(label), format!("label '{l}' is not in the model's class mapping"))
+                Error::at(&name, line, Some(label), format!("label '{l}' is not in the model's class mapping"))
             })?;
             let idx = model.classes.iter().position(|c| *c == class).ok_or_else(|| {
                 Error::at(
-                    reader.name(),
+                    &name,
                     line,
                     Some(label),
                     format!("class '{class}' was never seen in training (model classes: {})", model.classes.join(", ")),
@@ -130,7 +130,8 @@ pub fn score(model: &Model, reader: &mut FlowReader, progress: &Progress) -> Res
             confusion.add(t, p);
         }
         progress.inc(batch.len() as u64);
-    }
+        Ok(())
+    })?;
     let m = confusion.metrics(&model.classes);
     if m.rows == 0 {
         return Err(Error::input(format!("{}: no data rows (header only)", reader.name())));

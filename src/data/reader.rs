@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
@@ -59,7 +59,7 @@ impl Batch {
 
 pub struct FlowReader {
     name: String,
-    rdr: csv::Reader<Box<dyn Read>>,
+    rdr: csv::Reader<Box<dyn Read + Send>>,
     headers: Vec<String>,
     raw_headers: csv::ByteRecord,
     record: csv::ByteRecord,
@@ -72,8 +72,9 @@ impl FlowReader {
     /// Opens a CSV file, or stdin for `-`, and reads its header.
     pub fn open(path: &Path) -> Result<Self> {
         let name = display_path(path);
-        let input: Box<dyn Read> = if path.as_os_str() == "-" {
-            Box::new(io::stdin().lock())
+        let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+            // `Stdin`, not its lock: the reader may move to a read-ahead thread.
+            Box::new(io::stdin())
         } else {
             let f = File::open(path).map_err(|e| Error::input(format!("{name}: {e}")))?;
             if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
@@ -93,7 +94,7 @@ impl FlowReader {
         Ok((Self::from_reader(name, Box::new(input))?, handle))
     }
 
-    pub fn from_reader(name: String, input: Box<dyn Read>) -> Result<Self> {
+    pub fn from_reader(name: String, input: Box<dyn Read + Send>) -> Result<Self> {
         // The csv crate counts a CRLF record's line one short: look at the
         // first line ending to know whether to correct.
         let mut input = BufReader::with_capacity(1 << 16, input);
@@ -103,7 +104,7 @@ impl FlowReader {
             .has_headers(true)
             .flexible(false)
             .buffer_capacity(1 << 20)
-            .from_reader(Box::new(input) as Box<dyn Read>);
+            .from_reader(Box::new(input) as Box<dyn Read + Send>);
         let raw_headers = rdr
             .byte_headers()
             .map_err(|e| csv_error(&name, e, &[], 0))?
@@ -221,6 +222,36 @@ impl FlowReader {
             batch.records.push(self.record.clone());
         }
         Ok(batch.len())
+    }
+
+    /// Calls `f` on each batch of up to `max` records, in input order, while
+    /// a second thread reads and parses the next batch: parsing is serial,
+    /// and the model's work on the previous batch hides it. Stops at the
+    /// first error of either side.
+    pub fn for_each_batch<F>(&mut self, plan: &ColumnPlan, max: usize, mut f: F) -> Result<()>
+    where
+        F: FnMut(&mut Batch) -> Result<()>,
+    {
+        // One batch in flight ahead of the consumer bounds memory; used
+        // batches come back so that their buffers are reused.
+        let (full_tx, full_rx) = mpsc::sync_channel::<Result<Batch>>(1);
+        let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+        std::thread::scope(|scope| {
+            scope.spawn(move || loop {
+                let mut batch = empty_rx.try_recv().unwrap_or_default();
+                let read = self.next_batch(plan, max, &mut batch);
+                let done = !matches!(read, Ok(n) if n > 0);
+                if matches!(read, Ok(0)) || full_tx.send(read.map(|_| batch)).is_err() || done {
+                    return;
+                }
+            });
+            for batch in full_rx {
+                let mut batch = batch?;
+                f(&mut batch)?;
+                let _ = empty_tx.send(batch);
+            }
+            Ok(())
+        })
     }
 
     /// Reads one record into `self.record`; false at end of input.

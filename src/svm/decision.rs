@@ -15,7 +15,7 @@ use super::SvmModel;
 
 /// Rows per block: the block's kernel matrix (`rows x support vectors`, f32)
 /// stays a few MiB per thread.
-const BLOCK_ROWS: usize = 256;
+const BLOCK_ROWS: usize = 512;
 
 /// Predicted class indices, with class probabilities when asked for.
 pub struct Prediction {
@@ -37,7 +37,7 @@ struct DensePair {
 }
 
 /// Support vectors per tile of the dense path.
-const SV_TILE: usize = 1024;
+const SV_TILE: usize = 2048;
 
 /// Up to this many pairs (12 classes), all pair decisions of a block are one
 /// more matrix multiply with a dense `support vectors x pairs` coefficient
