@@ -1,5 +1,6 @@
 //! From raw feature columns to the matrix the SVM sees: drop constant
-//! columns, impute missing and non-finite values, standard-scale.
+//! columns, impute missing and non-finite values, optionally compress
+//! heavy tails (log), standard-scale.
 //!
 //! Every parameter is learnt on the training rows and stored in the model,
 //! so `predict` transforms new rows exactly as `train` did.
@@ -37,12 +38,42 @@ impl Imputation {
     }
 }
 
+/// A fixed per-value transform applied after imputation, before scaling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Transform {
+    /// Values as they are.
+    #[default]
+    None,
+    /// `sign(x) * ln(1 + |x|)`: byte counts, durations and rates span 8+
+    /// orders of magnitude; on a log scale a few huge flows no longer squash
+    /// every other flow into one corner of the feature space.
+    Log,
+}
+
+impl Transform {
+    #[inline]
+    pub fn apply(self, v: f64) -> f64 {
+        match self {
+            Transform::None => v,
+            Transform::Log => v.signum() * v.abs().ln_1p(),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Transform::None => "none",
+            Transform::Log => "log",
+        }
+    }
+}
+
 /// The fitted transform, stored in the model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Preprocessor {
     /// Feature names in model order.
     pub features: Vec<String>,
     pub imputation: Vec<Imputation>,
+    pub transform: Transform,
     /// StandardScaler parameters: `(x - mean) * scale`, `scale = 1/std` (ddof 0).
     pub mean: Vec<f64>,
     pub scale: Vec<f64>,
@@ -59,7 +90,7 @@ pub struct FitSummary {
 impl Preprocessor {
     /// Learns the transform from training rows (`x` has one column per
     /// candidate name) and returns it with the transformed matrix.
-    pub fn fit(x: ArrayView2<f64>, names: &[String]) -> Result<(Self, Array2<f64>, FitSummary)> {
+    pub fn fit(x: ArrayView2<f64>, names: &[String], transform: Transform) -> Result<(Self, Array2<f64>, FitSummary)> {
         assert_eq!(x.ncols(), names.len());
         if x.nrows() == 0 {
             return Err(Error::input("no training rows"));
@@ -97,7 +128,7 @@ impl Preprocessor {
                 if !v.is_finite() {
                     imputed_cells += 1;
                 }
-                *dst = imp.apply(v);
+                *dst = transform.apply(imp.apply(v));
             }
         }
         let scaler = LinearScaler::standard()
@@ -106,6 +137,7 @@ impl Preprocessor {
         let pre = Preprocessor {
             features: keep.iter().map(|&j| names[j].clone()).collect(),
             imputation,
+            transform,
             mean: scaler.offsets().to_vec(),
             scale: scaler.scales().to_vec(),
         };
@@ -122,7 +154,7 @@ impl Preprocessor {
         let d = self.n_features();
         for row in rows.chunks_exact_mut(d) {
             for (j, v) in row.iter_mut().enumerate() {
-                *v = (self.imputation[j].apply(*v) - self.mean[j]) * self.scale[j];
+                *v = (self.transform.apply(self.imputation[j].apply(*v)) - self.mean[j]) * self.scale[j];
             }
         }
     }
@@ -162,7 +194,7 @@ mod tests {
             [4.0, 7.0, 0.0]
         ];
         let names: Vec<String> = ["a", "b", "zero"].iter().map(|s| s.to_string()).collect();
-        let (pre, m, summary) = Preprocessor::fit(x.view(), &names).unwrap();
+        let (pre, m, summary) = Preprocessor::fit(x.view(), &names, Transform::None).unwrap();
         assert_eq!(pre.features, vec!["a", "b"]);
         assert_eq!(summary.constant, vec!["zero"]);
         assert_eq!(summary.imputed_cells, 2);
@@ -180,5 +212,20 @@ mod tests {
         let mut row = vec![2.0, f64::INFINITY];
         pre.transform_rows(&mut row);
         assert!((row[0] - m[[1, 0]]).abs() < 1e-12 && (row[1] - m[[1, 1]]).abs() < 1e-12);
+    }
+
+    #[test]
+    fn log_transform_is_applied_after_imputation_and_before_scaling() {
+        let x = array![[0.0], [9.0], [f64::INFINITY], [-99.0]];
+        let names = vec!["a".to_string()];
+        let (pre, m, _) = Preprocessor::fit(x.view(), &names, Transform::Log).unwrap();
+        // +inf takes the max (9) before the log: ln(10).
+        let logged = [0.0, 10f64.ln(), 10f64.ln(), -(100f64.ln())];
+        let mean = logged.iter().sum::<f64>() / 4.0;
+        assert!((pre.mean[0] - mean).abs() < 1e-12);
+        let mut row = vec![f64::INFINITY];
+        pre.transform_rows(&mut row);
+        assert!((row[0] - m[[2, 0]]).abs() < 1e-12);
+        assert_eq!(Transform::Log.apply(-0.0), 0.0);
     }
 }

@@ -15,6 +15,7 @@ pub mod report;
 pub mod svm;
 pub mod synth;
 pub mod train;
+pub mod tune;
 
 pub use error::{Error, Result};
 

@@ -55,7 +55,11 @@ impl Confusion {
             let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
             per_class.push(ClassScore { precision, recall, f1, support });
         }
-        let macro_f1 = if k > 0 { per_class.iter().map(|s| s.f1).sum::<f64>() / k as f64 } else { 0.0 };
+        // As scikit-learn: averaged over the classes that occur in the truth
+        // or the predictions (a class absent from both says nothing).
+        let seen: Vec<usize> = (0..k).filter(|&c| per_class[c].support > 0 || (0..k).any(|t| at(t, c) > 0)).collect();
+        let macro_f1 =
+            if seen.is_empty() { 0.0 } else { seen.iter().map(|&c| per_class[c].f1).sum::<f64>() / seen.len() as f64 };
         let weighted_f1 = if rows > 0 {
             per_class.iter().map(|s| s.f1 * s.support as f64).sum::<f64>() / rows as f64
         } else {
@@ -169,5 +173,14 @@ mod tests {
         let m = Metrics::from_pairs(&[0, 1], &[0, 0], &classes);
         assert_eq!(m.per_class[1].precision, 0.0);
         assert_eq!(m.per_class[1].f1, 0.0);
+    }
+
+    #[test]
+    fn macro_f1_leaves_out_classes_absent_from_truth_and_predictions() {
+        // sklearn f1_score([0, 0, 1], [0, 1, 1], average='macro') = (2/3 + 2/3) / 2,
+        // whatever other labels the model knows.
+        let classes: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let m = Metrics::from_pairs(&[0, 0, 1], &[0, 1, 1], &classes);
+        assert!((m.macro_f1 - 2.0 / 3.0).abs() < 1e-12, "{}", m.macro_f1);
     }
 }

@@ -23,7 +23,7 @@ use crate::metrics::Metrics;
 use crate::svm::SvmModel;
 
 pub const MAGIC: &[u8; 8] = b"NTCMODEL";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// How and on what a model was trained (the model card).
@@ -43,6 +43,11 @@ pub struct TrainingInfo {
     pub c: f64,
     pub gamma_flag: String,
     pub class_weight: String,
+    /// Feature transform and oversampling of the final fit.
+    pub transform: String,
+    pub oversample: String,
+    /// The cross-validation table, when `--tune` chose the parameters.
+    pub tuning: Option<crate::tune::TuneReport>,
     /// Columns present but not used, with the reason.
     pub dropped_columns: Vec<(String, String)>,
     pub imputed_cells: u64,
@@ -156,7 +161,7 @@ mod tests {
     fn tiny_model() -> Model {
         let x = array![[0.0, 1.0], [0.1, 1.2], [3.0, 0.0], [3.2, 0.1], [0.2, 0.9], [2.9, 0.2]];
         let names = vec!["a".to_string(), "b".to_string()];
-        let (pre, xs, _) = Preprocessor::fit(x.view(), &names).unwrap();
+        let (pre, xs, _) = Preprocessor::fit(x.view(), &names, crate::features::Transform::None).unwrap();
         let y = [0, 0, 1, 1, 0, 1];
         let flat: Vec<f64> = xs.iter().copied().collect();
         let svm = SvmModel::fit(&flat, 2, &y, 2, &SvcParams { probability: false, ..SvcParams::default() }).unwrap();
@@ -180,6 +185,9 @@ mod tests {
                 c: 10.0,
                 gamma_flag: "scale".into(),
                 class_weight: "none".into(),
+                transform: "none".into(),
+                oversample: "none".into(),
+                tuning: None,
                 dropped_columns: vec![],
                 imputed_cells: 0,
                 training_metrics,

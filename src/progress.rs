@@ -30,6 +30,27 @@ impl Progress {
         Progress(Some(pb))
     }
 
+    /// A bar over `total` steps of work with a changing message (ETA shown).
+    pub fn steps(total: u64, msg: &str, quiet: bool) -> Progress {
+        if !Self::shown(quiet) {
+            return Progress(None);
+        }
+        let pb = ProgressBar::new(total);
+        pb.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {percent}% ({eta}) {wide_msg}")
+                .unwrap()
+                .progress_chars("=> "),
+        );
+        pb.set_prefix(msg.to_string());
+        Progress(Some(pb))
+    }
+
+    pub fn set_message(&self, msg: String) {
+        if let Some(pb) = &self.0 {
+            pb.set_message(msg);
+        }
+    }
+
     /// A spinner for work of unknown length.
     pub fn spinner(msg: &str, quiet: bool) -> Progress {
         Self::ticking("{spinner} {msg} ({elapsed})", msg, quiet)

@@ -8,11 +8,12 @@ use crate::data::classes::ClassMap;
 use crate::data::reader::FlowReader;
 use crate::data::{ingest, sample, schema};
 use crate::error::{display_path, Error, Result};
-use crate::features::Preprocessor;
+use crate::features::{Preprocessor, Transform};
 use crate::metrics::Metrics;
 use crate::model::{Model, TrainingInfo};
 use crate::progress::{note, Progress};
 use crate::svm::{Gamma, SvcParams, SvmModel};
+use crate::tune::{self, Oversample, TuneSpec, Tuned};
 
 /// Above this many training rows, say that `--max-rows` exists.
 const LARGE_TRAINING: usize = 100_000;
@@ -23,14 +24,31 @@ pub struct TrainRequest {
     pub label: String,
     pub drop: Vec<String>,
     pub svc: SvcParams,
+    pub transform: Transform,
+    pub oversample: Oversample,
+    /// Choose C, gamma, transform and class weighting by cross-validation first.
+    pub tune: Option<TuneRequest>,
     pub max_rows: Option<usize>,
     /// Also write the sampled training rows (features and label, no identifiers) as CSV.
     pub sample_out: Option<PathBuf>,
     pub quiet: bool,
 }
 
+/// `--tune`: what to search, on how many rows.
+pub struct TuneRequest {
+    pub spec: TuneSpec,
+    /// Size of the stratified tuning sample (drawn from the training rows).
+    pub rows: usize,
+}
+
+/// A trained model, and the tuning run that chose its parameters.
+pub struct Trained {
+    pub model: Model,
+    pub tuned: Option<Tuned>,
+}
+
 /// Trains a model; progress and a summary go to stderr unless quiet.
-pub fn train(req: &TrainRequest) -> Result<Model> {
+pub fn train(req: &TrainRequest) -> Result<Trained> {
     let started = Instant::now();
     let name = display_path(&req.csv);
     let headers = FlowReader::open(&req.csv)?.headers().to_vec();
@@ -116,7 +134,35 @@ pub fn train(req: &TrainRequest) -> Result<Model> {
         write_sample(path, &candidates, &req.label, &data.x, &data.labels)?;
     }
 
-    let (pre, xs, summary) = Preprocessor::fit(data.x.view(), &candidates)?;
+    let mut svc = req.svc.clone();
+    let (mut transform, mut oversample) = (req.transform, req.oversample);
+    let tuned = match &req.tune {
+        Some(t) => {
+            let picked = sample::stratified(&y, k, t.rows, t.spec.seed);
+            let xt = data.x.select(ndarray::Axis(0), &picked);
+            let yt: Vec<usize> = picked.iter().map(|&i| y[i]).collect();
+            let tuned = tune::tune(xt.view(), &candidates, &yt, &classes, &t.spec, req.quiet)?;
+            let best = tuned.report.best();
+            note(
+                req.quiet,
+                format!(
+                    "tuning: {} cells x {} folds on {} rows; best {}",
+                    tuned.report.cells.len(),
+                    t.spec.folds,
+                    yt.len(),
+                    tune::describe(best, t.spec.metric)
+                ),
+            );
+            svc.c = best.c();
+            svc.gamma = Gamma::Value(best.gamma());
+            svc.class_weight = best.class_weight;
+            transform = best.transform;
+            oversample = best.oversample;
+            Some(tuned)
+        }
+        None => None,
+    };
+    let (pre, xs, summary) = Preprocessor::fit(data.x.view(), &candidates, transform)?;
     for c in &summary.constant {
         dropped.push((c.clone(), "constant in the training rows".into()));
     }
@@ -126,7 +172,13 @@ pub fn train(req: &TrainRequest) -> Result<Model> {
         &format!("fitting RBF SVM on {} rows x {d} features ({k} classes, {} pairs)", y.len(), k * (k - 1) / 2),
         req.quiet,
     );
-    let svm = SvmModel::fit(&xs, d, &y, k, &req.svc)?;
+    let svm = match oversample {
+        Oversample::None => SvmModel::fit(&xs, d, &y, k, &svc)?,
+        Oversample::Smote => {
+            let (xo, yo) = tune::smote::oversample(&xs, d, &y, k, svc.seed);
+            SvmModel::fit(&xo, d, &yo, k, &svc)?
+        }
+    };
     drop(spin);
     let pred = svm.predict(&xs, false);
     let training_metrics = Metrics::from_pairs(&y, &pred.class, &classes);
@@ -148,12 +200,15 @@ pub fn train(req: &TrainRequest) -> Result<Model> {
         seed: req.svc.seed,
         max_rows: req.max_rows.map(|m| m as u64),
         label_column: req.label.clone(),
-        c: req.svc.c,
-        gamma_flag: match req.svc.gamma {
+        c: svc.c,
+        gamma_flag: match svc.gamma {
             Gamma::Scale => "scale".into(),
             Gamma::Value(v) => v.to_string(),
         },
-        class_weight: format!("{:?}", req.svc.class_weight).to_lowercase(),
+        class_weight: tune::weight_name(svc.class_weight).into(),
+        transform: transform.name().into(),
+        oversample: tune::oversample_name(oversample).into(),
+        tuning: tuned.as_ref().map(|t| t.report.clone()),
         dropped_columns: dropped,
         imputed_cells: summary.imputed_cells,
         training_metrics,
@@ -180,7 +235,7 @@ pub fn train(req: &TrainRequest) -> Result<Model> {
             started.elapsed().as_secs_f64()
         ),
     );
-    Ok(model)
+    Ok(Trained { model, tuned })
 }
 
 /// The sampled training rows as CSV: the candidate feature columns as read (before imputation) and the label.

@@ -1,4 +1,3 @@
-use std::io::Write;
 use std::path::PathBuf;
 
 use ntc::data::reader::FlowReader;
@@ -24,8 +23,5 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     let m = score(&model, &mut reader, &progress)?;
     drop(progress);
     let text = if a.json { format!("{}\n", m.to_json()) } else { m.to_table() };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
+    super::print_stdout(&text)
 }

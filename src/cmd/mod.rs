@@ -46,3 +46,12 @@ pub fn run(cli: Cli) -> ntc::Result<()> {
 
 /// Default model path of every subcommand.
 pub const DEFAULT_MODEL: &str = "models/ntc.cbor";
+
+/// Writes a command's result to stdout (a closed pipe is handled by `main`).
+pub fn print_stdout(text: &str) -> ntc::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}

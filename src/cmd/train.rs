@@ -2,8 +2,10 @@ use std::path::PathBuf;
 
 use ntc::data::classes::ClassMap;
 use ntc::data::schema::DEFAULT_LABEL;
+use ntc::features::Transform;
 use ntc::svm::{ClassWeight, Gamma, SvcParams};
-use ntc::train::{train, TrainRequest};
+use ntc::train::{train, TrainRequest, TuneRequest};
+use ntc::tune::{Grid, Metric, Oversample, TuneSpec};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -21,15 +23,39 @@ pub struct Args {
     /// Columns to leave out, comma-separated (identifiers and label leaks are always left out).
     #[arg(long, value_delimiter = ',')]
     pub drop: Vec<String>,
-    /// SVM regularisation C.
-    #[arg(long = "c", default_value_t = 10.0)]
-    pub c: f64,
+    /// SVM regularisation C: larger fits the training rows more tightly.
+    #[arg(long = "c", conflicts_with = "tune")]
+    pub c: Option<f64>,
     /// RBF gamma: `scale` (1 / (features x variance), as scikit-learn) or a positive number.
-    #[arg(long, default_value = "scale")]
-    pub gamma: Gamma,
-    /// Weight C per class: `balanced` gives rare classes a larger C.
-    #[arg(long, value_enum, default_value_t = ClassWeight::None)]
-    pub class_weight: ClassWeight,
+    #[arg(long, conflicts_with = "tune")]
+    pub gamma: Option<Gamma>,
+    /// Weight C per class: `balanced` gives rare classes a larger C. With --tune, a comma list to try (default: both).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub class_weight: Vec<ClassWeight>,
+    /// Feature transform before scaling: `log` is sign(x)*ln(1+|x|). With --tune, a comma list to try (default: both).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub transform: Vec<Transform>,
+    /// Oversample small classes with SMOTE (in each cross-validation training fold, and in the final fit).
+    #[arg(long, value_enum, default_value_t = Oversample::None)]
+    pub oversample: Oversample,
+    /// Choose C, gamma, transform and class weight by stratified k-fold cross-validation.
+    #[arg(long)]
+    pub tune: bool,
+    /// Cross-validation folds.
+    #[arg(long, default_value_t = 5, requires = "tune")]
+    pub folds: usize,
+    /// Rows of the tuning sample (stratified, drawn from the training rows).
+    #[arg(long, default_value_t = 5000, requires = "tune")]
+    pub tune_rows: usize,
+    /// log2 grid: `c=BEGIN:END:STEP,gamma=BEGIN:END:STEP` [default: c=-5:15:2,gamma=3:-15:-2, as libsvm's grid.py].
+    #[arg(long, requires = "tune")]
+    pub grid: Option<Grid>,
+    /// Score that tuning maximises.
+    #[arg(long, value_enum, default_value_t = Metric::MacroF1, requires = "tune")]
+    pub metric: Metric,
+    /// Print the cross-validation table as JSON instead of text.
+    #[arg(long, requires = "tune")]
+    pub json: bool,
     /// Train on at most N rows, sampled per class (every class keeps a floor of rows).
     #[arg(long)]
     pub max_rows: Option<usize>,
@@ -52,30 +78,74 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
         return Err(ntc::Error::input("--max-rows must be at least 1"));
     }
     let class_map = ClassMap::from_flag(&a.classes)?;
+    let one = |flag: &str, n: usize| -> ntc::Result<()> {
+        if n > 1 && !a.tune {
+            return Err(ntc::Error::input(format!("--{flag}: give one value, or several with --tune")));
+        }
+        Ok(())
+    };
+    one("class-weight", a.class_weight.len())?;
+    one("transform", a.transform.len())?;
+    let defaults = SvcParams::default();
+    let tune = a.tune.then(|| {
+        let or_all = |v: &[ClassWeight]| if v.is_empty() { vec![ClassWeight::None, ClassWeight::Balanced] } else { v.to_vec() };
+        let mut transforms = if a.transform.is_empty() { vec![Transform::None, Transform::Log] } else { a.transform.clone() };
+        transforms.dedup();
+        let mut class_weights = or_all(&a.class_weight);
+        class_weights.dedup();
+        TuneRequest {
+            spec: TuneSpec {
+                grid: a.grid.clone().unwrap_or_default(),
+                transforms,
+                class_weights,
+                oversample: a.oversample,
+                folds: a.folds,
+                metric: a.metric,
+                eps: defaults.eps,
+                seed: a.seed,
+            },
+            rows: a.tune_rows,
+        }
+    });
+    if a.tune && a.tune_rows < 2 * a.folds {
+        return Err(ntc::Error::input("--tune-rows must be at least twice --folds"));
+    }
     let req = TrainRequest {
         csv: a.csv,
         class_map,
         label: a.label,
         drop: a.drop.into_iter().filter(|d| !d.is_empty()).collect(),
         svc: SvcParams {
-            c: a.c,
-            gamma: a.gamma,
-            class_weight: a.class_weight,
+            c: a.c.unwrap_or(defaults.c),
+            gamma: a.gamma.unwrap_or(defaults.gamma),
+            class_weight: a.class_weight.first().copied().unwrap_or(defaults.class_weight),
             cache_mb: a.cache_mb.max(1),
             probability: !a.no_proba,
             seed: a.seed,
             ..SvcParams::default()
         },
+        transform: a.transform.first().copied().unwrap_or_default(),
+        oversample: a.oversample,
+        tune,
         max_rows: a.max_rows,
         sample_out: a.sample_out,
         quiet,
     };
-    let model = train(&req)?;
+    let trained = train(&req)?;
+    let model = trained.model;
     if let Some(dir) = a.model.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| ntc::Error::input(format!("{}: cannot create directory: {e}", dir.display())))?;
     }
     model.save(&a.model)?;
     ntc::progress::note(quiet, format!("model written to {}", a.model.display()));
+    if let Some(t) = &trained.tuned {
+        let text = if a.json {
+            format!("{:#}\n", t.report.to_json(&t.fit_seconds))
+        } else {
+            t.report.to_table(&t.fit_seconds)
+        };
+        super::print_stdout(&text)?;
+    }
     Ok(())
 }

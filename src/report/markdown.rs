@@ -104,11 +104,13 @@ pub fn render(file_name: &str, p: &DataProfile, model: Option<&Model>, metrics: 
         writeln!(s, "- classes ({}): {} (`--classes {}`, label column `{}`)", m.classes.len(), m.classes.join(", "), m.class_map.kind, t.label_column).unwrap();
         writeln!(
             s,
-            "- RBF SVM, one-vs-one: C {}, gamma {} ({:.6e}), class weight {}, {} support vectors, probabilities {}",
+            "- RBF SVM, one-vs-one: C {}, gamma {} ({:.6e}), class weight {}, feature transform {}, oversampling {}, {} support vectors, probabilities {}",
             t.c,
             t.gamma_flag,
             m.svm.gamma,
             t.class_weight,
+            t.transform,
+            t.oversample,
             m.svm.n_support_vectors(),
             if m.svm.has_probability() { "yes" } else { "no" }
         )
@@ -129,10 +131,47 @@ pub fn render(file_name: &str, p: &DataProfile, model: Option<&Model>, metrics: 
             t.training_metrics.accuracy, t.training_metrics.macro_f1
         )
         .unwrap();
+        if let Some(tr) = &t.tuning {
+            cross_validation(&mut s, tr);
+        }
     }
     if let Some(mt) = metrics {
         writeln!(s, "\n## Model on this file\n").unwrap();
         writeln!(s, "```\n{}```", mt.to_table()).unwrap();
     }
     s
+}
+
+/// Rows of the cross-validation table shown in the report.
+const CV_ROWS: usize = 10;
+
+/// The `--tune` summary: how the parameters were chosen, and the best cells.
+fn cross_validation(s: &mut String, tr: &crate::tune::TuneReport) {
+    use crate::tune::{oversample_name, weight_name};
+    writeln!(
+        s,
+        "\n### Cross-validation (`--tune`)\n\n{} cells scored by {}-fold stratified cross-validation on {} rows, maximising {}; the chosen cell is ranked 1.\n",
+        tr.cells.len(),
+        tr.folds,
+        tr.rows,
+        tr.metric.name()
+    )
+    .unwrap();
+    writeln!(s, "| rank | transform | class weight | oversampling | C | gamma | mean | std |\n|---:|---|---|---|---:|---:|---:|---:|").unwrap();
+    for (rank, &i) in tr.ranking().iter().take(CV_ROWS).enumerate() {
+        let c = &tr.cells[i];
+        writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.4} | {:.3e} | {:.4} | {:.4} |",
+            rank + 1,
+            c.transform.name(),
+            weight_name(c.class_weight),
+            oversample_name(c.oversample),
+            c.c(),
+            c.gamma(),
+            c.mean,
+            c.std
+        )
+        .unwrap();
+    }
 }

@@ -57,6 +57,7 @@ macro_rules! with_avx2 {
         }
     };
 }
+pub(crate) use with_avx2;
 
 with_avx2! {
     /// Turns dot products `x.s` into RBF kernel values in place, given `|x|^2` and each `|s|^2`.
@@ -114,15 +115,21 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     t
 }
 
+/// Where kernel rows come from.
+enum RowSource<'a> {
+    /// Computed from the features. Feature-major (`d x l`): a kernel row is
+    /// `d` sweeps over contiguous memory (an AXPY each), which vectorises,
+    /// instead of `l` short dot products.
+    Features { xt: Vec<f32>, d: usize, norms: Vec<f32>, gamma: f32 },
+    /// Gathered from a precomputed `n x n` kernel matrix (tuning reuses one
+    /// matrix for every C, fold and pair): position `p` is its row `idx[p]`.
+    Gram { gram: &'a [f32], n: usize, idx: Vec<usize> },
+}
+
 /// The kernel over one training problem, rows in the solver's current order.
-pub struct KernelCache {
-    /// Feature-major (`d x l`): a kernel row is `d` sweeps over contiguous
-    /// memory (an AXPY each), which vectorises, instead of `l` short dot products.
-    xt: Vec<f32>,
+pub struct KernelCache<'a> {
+    source: RowSource<'a>,
     l: usize,
-    d: usize,
-    norms: Vec<f32>,
-    gamma: f32,
     rows: Vec<Vec<f32>>,
     last_used: Vec<u64>,
     /// Positions whose row is (partly) cached.
@@ -133,7 +140,7 @@ pub struct KernelCache {
     scratch: Vec<f32>,
 }
 
-impl KernelCache {
+impl<'a> KernelCache<'a> {
     /// `x` is row-major `l x d`; `budget_bytes` bounds the cached rows.
     pub fn new(x: &[f64], d: usize, gamma: f64, budget_bytes: usize) -> Self {
         let l = if d == 0 { 0 } else { x.len() / d };
@@ -147,14 +154,22 @@ impl KernelCache {
             .chunks_exact(d.max(1))
             .map(|r| r.iter().map(|&v| (v as f32) * (v as f32)).sum::<f32>())
             .collect();
+        Self::with_source(RowSource::Features { xt, d, norms, gamma: gamma as f32 }, l, budget_bytes)
+    }
+
+    /// Rows `idx` of the row-major `n x n` kernel matrix `gram`, in that order.
+    pub fn from_gram(gram: &'a [f32], n: usize, idx: Vec<usize>, budget_bytes: usize) -> Self {
+        assert_eq!(gram.len(), n * n, "kernel matrix shape");
+        let l = idx.len();
+        Self::with_source(RowSource::Gram { gram, n, idx }, l, budget_bytes)
+    }
+
+    fn with_source(source: RowSource<'a>, l: usize, budget_bytes: usize) -> Self {
         // Room for at least two full rows: the solver needs two at once.
         let budget_floats = (budget_bytes / 4).max(2 * l);
         KernelCache {
-            xt,
+            source,
             l,
-            d,
-            norms,
-            gamma: gamma as f32,
             rows: vec![Vec::new(); l],
             last_used: vec![0; l],
             cached: Vec::new(),
@@ -176,18 +191,26 @@ impl KernelCache {
     /// Appends `K(x_i, x_t)` for `t` in `from..to` to `out`.
     fn compute(&mut self, i: usize, from: usize, to: usize, out: &mut Vec<f32>) {
         let l = self.l;
-        let acc = &mut self.scratch;
-        acc.clear();
-        acc.resize(to - from, 0.0);
-        for k in 0..self.d {
-            let col = &self.xt[k * l..(k + 1) * l];
-            let v = col[i];
-            if v != 0.0 {
-                axpy(acc, v, &col[from..to]);
+        match &self.source {
+            RowSource::Features { xt, d, norms, gamma } => {
+                let acc = &mut self.scratch;
+                acc.clear();
+                acc.resize(to - from, 0.0);
+                for k in 0..*d {
+                    let col = &xt[k * l..(k + 1) * l];
+                    let v = col[i];
+                    if v != 0.0 {
+                        axpy(acc, v, &col[from..to]);
+                    }
+                }
+                rbf_from_dots(acc, &norms[from..to], norms[i], *gamma);
+                out.extend_from_slice(acc);
+            }
+            RowSource::Gram { gram, n, idx } => {
+                let row = &gram[idx[i] * n..(idx[i] + 1) * n];
+                out.extend(idx[from..to].iter().map(|&t| row[t]));
             }
         }
-        rbf_from_dots(acc, &self.norms[from..to], self.norms[i], self.gamma);
-        out.extend_from_slice(acc);
     }
 
     /// Makes row `i` valid on `0..len`, never evicting row `keep`.
@@ -243,10 +266,15 @@ impl KernelCache {
         }
         let (i, j) = if i < j { (i, j) } else { (j, i) };
         let l = self.l;
-        for k in 0..self.d {
-            self.xt.swap(k * l + i, k * l + j);
+        match &mut self.source {
+            RowSource::Features { xt, d, norms, .. } => {
+                for k in 0..*d {
+                    xt.swap(k * l + i, k * l + j);
+                }
+                norms.swap(i, j);
+            }
+            RowSource::Gram { idx, .. } => idx.swap(i, j),
         }
-        self.norms.swap(i, j);
         self.rows.swap(i, j);
         self.last_used.swap(i, j);
         for c in self.cached.iter_mut() {

@@ -11,7 +11,7 @@
 //! rebuilt and optimality is checked on every variable, so the answer is the
 //! same as without shrinking (within the tolerance).
 
-use super::kernel::KernelCache;
+use super::kernel::{with_avx2, KernelCache};
 
 const TAU: f64 = 1e-12;
 const LOWER: u8 = 0;
@@ -28,40 +28,72 @@ pub struct BinarySolution {
     /// Dual objective value at the solution.
     pub objective: f64,
     pub iterations: usize,
+    /// False when the iteration limit stopped the solver before the tolerance was met.
+    pub converged: bool,
 }
 
 /// Solves one binary problem over rows `x` (row-major, `d` features).
 /// `y` is +1/-1, `c` the per-row upper bound.
 pub fn solve(x: &[f64], d: usize, gamma: f64, y: &[i8], c: &[f64], eps: f64, cache_bytes: usize) -> BinarySolution {
+    solve_kernel(KernelCache::new(x, d, gamma, cache_bytes), y, c, &Options { eps, ..Options::default() })
+}
+
+/// How far and from where [`solve_kernel`] runs.
+#[derive(Clone, Debug)]
+pub struct Options<'s> {
+    /// Stopping tolerance on the KKT violation (libsvm's `-e`).
+    pub eps: f64,
+    /// Iteration limit; `None` is libsvm's (10 million, or 100 per row if more).
+    pub max_iter: Option<usize>,
+    /// Starting `alpha` (each in `0..=c_i`, with `y'alpha = 0`): a solution
+    /// for a smaller C, scaled up, is close to the next one (alpha seeding).
+    pub warm_start: Option<&'s [f64]>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options { eps: 1e-3, max_iter: None, warm_start: None }
+    }
+}
+
+/// Solves one binary problem whose kernel rows come from `q`.
+pub fn solve_kernel(q: KernelCache, y: &[i8], c: &[f64], opts: &Options) -> BinarySolution {
     let l = y.len();
     let mut s = Solver {
-        q: KernelCache::new(x, d, gamma, cache_bytes),
+        q,
         y: y.iter().map(|&v| v as f64).collect(),
         c: c.to_vec(),
         alpha: vec![0.0; l],
         grad: vec![-1.0; l],
         g_bar: vec![0.0; l],
         status: vec![LOWER; l],
+        up: vec![false; l],
+        low: vec![false; l],
+        scratch: vec![0.0; l],
         perm: (0..l).collect(),
         active: l,
-        eps,
+        eps: opts.eps,
         unshrink: false,
     };
+    if let Some(a0) = opts.warm_start {
+        s.warm_start(a0);
+    }
     for i in 0..l {
         s.update_status(i);
     }
-    let iterations = s.run();
+    let max_iter = opts.max_iter.unwrap_or(10_000_000usize.max(100 * l));
+    let (iterations, converged) = s.run(max_iter);
     let rho = s.rho();
     let objective = s.alpha.iter().zip(&s.grad).map(|(a, g)| a * (g - 1.0)).sum::<f64>() / 2.0;
     let mut coef = vec![0.0; l];
     for p in 0..l {
         coef[s.perm[p]] = s.alpha[p] * s.y[p];
     }
-    BinarySolution { coef, rho, objective, iterations }
+    BinarySolution { coef, rho, objective, iterations, converged }
 }
 
-struct Solver {
-    q: KernelCache,
+struct Solver<'a> {
+    q: KernelCache<'a>,
     y: Vec<f64>,
     c: Vec<f64>,
     alpha: Vec<f64>,
@@ -69,6 +101,13 @@ struct Solver {
     /// `g_bar[t] = sum over upper-bound j of C_j Q_tj`: rebuilds the gradient of shrunk rows.
     g_bar: Vec<f64>,
     status: Vec<u8>,
+    /// Membership of libsvm's index sets, kept with `status` so that the
+    /// selection loops are branch-free: `up` = can move towards `y`
+    /// (`y=+1, a<C` or `y=-1, a>0`), `low` = can move against it.
+    up: Vec<bool>,
+    low: Vec<bool>,
+    /// Per-row second-order gains of the last selection.
+    scratch: Vec<f64>,
     /// Original row index of each position.
     perm: Vec<usize>,
     /// Positions `0..active` are optimised; the rest are shrunk.
@@ -77,7 +116,32 @@ struct Solver {
     unshrink: bool,
 }
 
-impl Solver {
+impl Solver<'_> {
+    /// Sets `alpha` and the gradient (and `g_bar`) it implies, as libsvm does
+    /// for a given starting point.
+    fn warm_start(&mut self, a0: &[f64]) {
+        let l = self.y.len();
+        for i in 0..l {
+            self.alpha[i] = a0[i].clamp(0.0, self.c[i]);
+        }
+        for i in 0..l {
+            let a = self.alpha[i];
+            if a <= 0.0 {
+                continue;
+            }
+            let at_upper = a >= self.c[i];
+            let yi = self.y[i];
+            let row = self.q.row(i, l);
+            for t in 0..l {
+                let q = yi * self.y[t] * row[t] as f64;
+                self.grad[t] += a * q;
+                if at_upper {
+                    self.g_bar[t] += self.c[i] * q;
+                }
+            }
+        }
+    }
+
     fn update_status(&mut self, i: usize) {
         self.status[i] = if self.alpha[i] >= self.c[i] {
             UPPER
@@ -86,6 +150,9 @@ impl Solver {
         } else {
             FREE
         };
+        let pos = self.y[i] > 0.0;
+        self.up[i] = if pos { self.status[i] != UPPER } else { self.status[i] != LOWER };
+        self.low[i] = if pos { self.status[i] != LOWER } else { self.status[i] != UPPER };
     }
 
     fn swap(&mut self, i: usize, j: usize) {
@@ -96,12 +163,15 @@ impl Solver {
         self.grad.swap(i, j);
         self.g_bar.swap(i, j);
         self.status.swap(i, j);
+        self.up.swap(i, j);
+        self.low.swap(i, j);
         self.perm.swap(i, j);
     }
 
-    fn run(&mut self) -> usize {
+    /// Returns the iterations done and whether the tolerance was met.
+    fn run(&mut self, max_iter: usize) -> (usize, bool) {
         let l = self.y.len();
-        let max_iter = 10_000_000usize.max(100 * l);
+        let mut converged = false;
         let mut counter = l.min(1000) + 1;
         let mut iter = 0;
         while iter < max_iter {
@@ -121,7 +191,10 @@ impl Solver {
                             counter = 1; // shrink again at once
                             p
                         }
-                        None => break,
+                        None => {
+                            converged = true;
+                            break;
+                        }
                     }
                 }
             };
@@ -132,7 +205,7 @@ impl Solver {
             self.reconstruct_gradient();
             self.active = l;
         }
-        iter
+        (iter, converged)
     }
 
     /// Optimises the pair `(i, j)` analytically and updates the gradient.
@@ -198,9 +271,7 @@ impl Solver {
         // G_t += Q_ti dA_i + Q_tj dA_j, with Q_ti = y_t y_i K_ti.
         let di = y[i] * (ai - old_ai);
         let dj = y[j] * (aj - old_aj);
-        for t in 0..len {
-            grad[t] += y[t] * (ki[t] as f64 * di + kj[t] as f64 * dj);
-        }
+        update_gradient(&mut grad[..len], &y[..len], &ki[..len], &kj[..len], di, dj);
         // Keep g_bar in step when a variable reaches or leaves its upper bound.
         for v in [i, j] {
             let was_upper = self.status[v] == UPPER;
@@ -217,59 +288,32 @@ impl Solver {
         }
     }
 
-    /// libsvm's WSS2 over the active set: `i` maximises the violation, `j` the second-order gain.
+    /// libsvm's WSS2 over the active set: `i` maximises the violation, `j`
+    /// the second-order gain (the last row on ties, as libsvm's loops).
+    /// Each step is a branch-free pass that vectorises, then a search.
     fn select(&mut self) -> Option<(usize, usize)> {
         let n = self.active;
-        let (y, grad, status) = (&self.y, &self.grad, &self.status);
-        let mut gmax = f64::NEG_INFINITY;
-        let mut gmax_idx = usize::MAX;
-        for t in 0..n {
-            if y[t] > 0.0 {
-                if status[t] != UPPER && -grad[t] >= gmax {
-                    gmax = -grad[t];
-                    gmax_idx = t;
-                }
-            } else if status[t] != LOWER && grad[t] >= gmax {
-                gmax = grad[t];
-                gmax_idx = t;
-            }
-        }
-        if gmax_idx == usize::MAX {
+        let buf = &mut self.scratch[..n];
+        masked_values(&self.y[..n], &self.grad[..n], &self.up[..n], -1.0, f64::NEG_INFINITY, buf);
+        let gmax = lane_max(buf);
+        if gmax == f64::NEG_INFINITY {
             return None;
         }
-        let i = gmax_idx;
+        let i = buf.iter().rposition(|&v| v == gmax).expect("the maximum is in the slice");
         let ki = self.q.row(i, n);
-        let (y, grad, status) = (&self.y, &self.grad, &self.status);
-        let mut gmax2 = f64::NEG_INFINITY;
-        let mut gmin_idx = usize::MAX;
-        let mut obj_diff_min = f64::INFINITY;
-        for t in 0..n {
-            let grad_diff = if y[t] > 0.0 {
-                if status[t] == LOWER {
-                    continue;
-                }
-                gmax2 = gmax2.max(grad[t]);
-                gmax + grad[t]
-            } else {
-                if status[t] == UPPER {
-                    continue;
-                }
-                gmax2 = gmax2.max(-grad[t]);
-                gmax - grad[t]
-            };
-            if grad_diff > 0.0 {
-                let quad = (2.0 - 2.0 * ki[t] as f64).max(TAU);
-                let obj_diff = -(grad_diff * grad_diff) / quad;
-                if obj_diff <= obj_diff_min {
-                    gmin_idx = t;
-                    obj_diff_min = obj_diff;
-                }
-            }
-        }
-        if gmax + gmax2 < self.eps || gmin_idx == usize::MAX {
+        let buf = &mut self.scratch[..n];
+        masked_values(&self.y[..n], &self.grad[..n], &self.low[..n], 1.0, f64::NEG_INFINITY, buf);
+        let gmax2 = lane_max(buf);
+        if gmax + gmax2 < self.eps {
             return None;
         }
-        Some((i, gmin_idx))
+        wss2_gains(&self.y[..n], &self.grad[..n], &self.low[..n], ki, gmax, buf);
+        let best = -lane_max_neg(buf);
+        if best == f64::INFINITY {
+            return None;
+        }
+        let j = buf.iter().rposition(|&v| v == best).expect("the minimum is in the slice");
+        Some((i, j))
     }
 
     fn be_shrunk(&self, i: usize, gmax1: f64, gmax2: f64) -> bool {
@@ -391,6 +435,73 @@ impl Solver {
         } else {
             (ub + lb) / 2.0
         }
+    }
+}
+
+with_avx2! {
+    /// `G_t += y_t (K_ti dA_i + K_tj dA_j)`, where `dA` are the `y`-signed alpha changes.
+    pub fn update_gradient(grad: &mut [f64], y: &[f64], ki: &[f32], kj: &[f32], di: f64, dj: f64) {
+        for (((g, &yt), &a), &b) in grad.iter_mut().zip(y).zip(ki).zip(kj) {
+            *g += yt * (a as f64 * di + b as f64 * dj);
+        }
+    }
+}
+
+with_avx2! {
+    /// `out[t] = sign * y_t * G_t` where `mask[t]`, else `fill`.
+    pub fn masked_values(y: &[f64], grad: &[f64], mask: &[bool], sign: f64, fill: f64, out: &mut [f64]) {
+        for (((o, &yt), &g), &m) in out.iter_mut().zip(y).zip(grad).zip(mask) {
+            *o = if m { sign * yt * g } else { fill };
+        }
+    }
+}
+
+with_avx2! {
+    /// WSS2's gains: for rows in `low` with `gmax + y_t G_t > 0`, the
+    /// objective change `-(gmax + y_t G_t)^2 / (2 - 2 K_it)` of pairing them
+    /// with `i`; +inf for the others.
+    pub fn wss2_gains(y: &[f64], grad: &[f64], low: &[bool], ki: &[f32], gmax: f64, gain: &mut [f64]) {
+        for ((((o, &yt), &g), &ok), &k) in gain.iter_mut().zip(y).zip(grad).zip(low).zip(ki) {
+            let diff = gmax + yt * g;
+            let quad = (2.0 - 2.0 * k as f64).max(TAU);
+            *o = if ok && diff > 0.0 { -(diff * diff) / quad } else { f64::INFINITY };
+        }
+    }
+}
+
+with_avx2! {
+    /// The largest value (four independent lanes, so that it vectorises).
+    pub fn lane_max(v: &[f64]) -> f64 {
+        let mut acc = [f64::NEG_INFINITY; 4];
+        let mut chunks = v.chunks_exact(4);
+        for c in &mut chunks {
+            for l in 0..4 {
+                acc[l] = if c[l] > acc[l] { c[l] } else { acc[l] };
+            }
+        }
+        let mut m = acc[0].max(acc[1]).max(acc[2].max(acc[3]));
+        for &x in chunks.remainder() {
+            m = m.max(x);
+        }
+        m
+    }
+}
+
+with_avx2! {
+    /// The largest of the negated values, i.e. minus the smallest value.
+    pub fn lane_max_neg(v: &[f64]) -> f64 {
+        let mut acc = [f64::NEG_INFINITY; 4];
+        let mut chunks = v.chunks_exact(4);
+        for c in &mut chunks {
+            for l in 0..4 {
+                acc[l] = if -c[l] > acc[l] { -c[l] } else { acc[l] };
+            }
+        }
+        let mut m = acc[0].max(acc[1]).max(acc[2].max(acc[3]));
+        for &x in chunks.remainder() {
+            m = m.max(-x);
+        }
+        m
     }
 }
 

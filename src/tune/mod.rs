@@ -1,0 +1,384 @@
+//! `train --tune`: choose C, gamma, the feature transform and the class
+//! weighting by stratified k-fold cross-validation on a tuning sample.
+//!
+//! - [`grid`]: the log2 grid (coarse, then fine around the best cell);
+//! - [`cv`]: fold assignment and the scores of cells, with the kernel
+//!   matrix shared by every C, fold and pair of one gamma;
+//! - [`smote`]: synthetic minority rows inside training folds.
+
+pub mod cv;
+pub mod grid;
+pub mod smote;
+
+use std::fmt::Write as _;
+
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::features::{Preprocessor, Transform};
+use crate::metrics::Metrics;
+use crate::progress::{note, Progress};
+use crate::svm::ClassWeight;
+use cv::{CellResult, CellSpec, Problem};
+pub use grid::Grid;
+
+/// The score that tuning maximises.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Metric {
+    /// Mean of the per-class F1 scores: every class counts the same, however rare.
+    #[default]
+    #[value(name = "macro_f1")]
+    MacroF1,
+    #[value(name = "accuracy")]
+    Accuracy,
+    /// Per-class F1 weighted by class size.
+    #[value(name = "weighted_f1")]
+    WeightedF1,
+}
+
+impl Metric {
+    pub fn of(self, m: &Metrics) -> f64 {
+        match self {
+            Metric::MacroF1 => m.macro_f1,
+            Metric::Accuracy => m.accuracy,
+            Metric::WeightedF1 => m.weighted_f1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::MacroF1 => "macro_f1",
+            Metric::Accuracy => "accuracy",
+            Metric::WeightedF1 => "weighted_f1",
+        }
+    }
+}
+
+/// Oversampling of small classes in training rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Oversample {
+    #[default]
+    None,
+    /// SMOTE: synthetic rows between neighbours of the same class.
+    Smote,
+}
+
+/// What to search and how.
+#[derive(Clone, Debug)]
+pub struct TuneSpec {
+    pub grid: Grid,
+    pub transforms: Vec<Transform>,
+    pub class_weights: Vec<ClassWeight>,
+    pub oversample: Oversample,
+    pub folds: usize,
+    pub metric: Metric,
+    pub eps: f64,
+    pub seed: u64,
+}
+
+/// Which pass of the grid a cell belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    Coarse,
+    Fine,
+}
+
+/// One row of the cross-validation table (stored in the model).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CvCell {
+    pub stage: Stage,
+    pub transform: Transform,
+    pub class_weight: ClassWeight,
+    pub oversample: Oversample,
+    pub log2c: f64,
+    pub log2g: f64,
+    /// Mean and (population) standard deviation of the fold scores.
+    pub mean: f64,
+    pub std: f64,
+    /// False when a fit hit the iteration limit (typically huge C): the score is of a rougher model.
+    pub converged: bool,
+}
+
+impl CvCell {
+    pub fn c(&self) -> f64 {
+        2f64.powf(self.log2c)
+    }
+    pub fn gamma(&self) -> f64 {
+        2f64.powf(self.log2g)
+    }
+}
+
+/// The outcome of tuning, stored in the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TuneReport {
+    pub metric: Metric,
+    pub folds: u32,
+    pub rows: u64,
+    pub cells: Vec<CvCell>,
+    /// Index of the chosen cell.
+    pub best: u32,
+}
+
+impl TuneReport {
+    pub fn best(&self) -> &CvCell {
+        &self.cells[self.best as usize]
+    }
+
+    fn best_index(&self) -> usize {
+        self.ranking()[0]
+    }
+
+    /// Cell indices, best first: score, then the simpler model (smaller C,
+    /// then smaller gamma), then table order.
+    pub fn ranking(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.cells.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (x, y) = (&self.cells[a], &self.cells[b]);
+            y.mean
+                .total_cmp(&x.mean)
+                .then(x.log2c.total_cmp(&y.log2c))
+                .then(x.log2g.total_cmp(&y.log2g))
+                .then(a.cmp(&b))
+        });
+        order
+    }
+
+    /// The table, best first; `seconds[i]` is cell i's fitting time.
+    pub fn to_table(&self, seconds: &[f64]) -> String {
+        let mut s = String::new();
+        let metric = self.metric.name();
+        writeln!(
+            s,
+            "{:>4}  {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8} {:>7} {:>8}",
+            "rank", "stage", "transform", "weight", "oversmpl", "log2C", "C", "log2g", "gamma", metric, "std", "fit s"
+        )
+        .unwrap();
+        for (rank, &i) in self.ranking().iter().enumerate() {
+            let c = &self.cells[i];
+            writeln!(
+                s,
+                "{:>4}  {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8.4} {:>7.4} {:>8.2}{}",
+                rank + 1,
+                match c.stage {
+                    Stage::Coarse => "coarse",
+                    Stage::Fine => "fine",
+                },
+                c.transform.name(),
+                weight_name(c.class_weight),
+                oversample_name(c.oversample),
+                trim(c.log2c),
+                format!("{:.4}", c.c()),
+                trim(c.log2g),
+                format!("{:.3e}", c.gamma()),
+                c.mean,
+                c.std,
+                seconds.get(i).copied().unwrap_or(f64::NAN),
+                if c.converged { "" } else { "  (iteration limit)" }
+            )
+            .unwrap();
+        }
+        s
+    }
+
+    /// The table as JSON, cells best first.
+    pub fn to_json(&self, seconds: &[f64]) -> serde_json::Value {
+        let cells: Vec<serde_json::Value> = self
+            .ranking()
+            .iter()
+            .enumerate()
+            .map(|(rank, &i)| {
+                let c = &self.cells[i];
+                serde_json::json!({
+                    "rank": rank + 1,
+                    "stage": if c.stage == Stage::Coarse { "coarse" } else { "fine" },
+                    "transform": c.transform.name(),
+                    "class_weight": weight_name(c.class_weight),
+                    "oversample": oversample_name(c.oversample),
+                    "log2_c": c.log2c,
+                    "c": c.c(),
+                    "log2_gamma": c.log2g,
+                    "gamma": c.gamma(),
+                    "mean": c.mean,
+                    "std": c.std,
+                    "converged": c.converged,
+                    "fit_seconds": seconds.get(i).copied(),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "metric": self.metric.name(),
+            "folds": self.folds,
+            "rows": self.rows,
+            "cells": cells,
+        })
+    }
+}
+
+pub fn weight_name(w: ClassWeight) -> &'static str {
+    match w {
+        ClassWeight::None => "none",
+        ClassWeight::Balanced => "balanced",
+    }
+}
+
+pub fn oversample_name(o: Oversample) -> &'static str {
+    match o {
+        Oversample::None => "none",
+        Oversample::Smote => "smote",
+    }
+}
+
+fn trim(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Iteration limit of a tuning fit, per training row. Cells that need more
+/// (huge C with tiny gamma) are marked in the table instead of stalling the search.
+const MAX_ITER_PER_ROW: usize = 200;
+
+/// A tuning run's result: the report (stored in the model) and each cell's fitting time (printed, not stored).
+pub struct Tuned {
+    pub report: TuneReport,
+    pub fit_seconds: Vec<f64>,
+}
+
+/// Cross-validates the grid on the raw tuning rows `x` (one column per
+/// name in `names`, before imputation) with `y` indexing `classes`.
+pub fn tune(
+    x: ArrayView2<f64>,
+    names: &[String],
+    y: &[usize],
+    classes: &[String],
+    spec: &TuneSpec,
+    quiet: bool,
+) -> Result<Tuned> {
+    let n = y.len();
+    let k = classes.len();
+    if spec.folds < 2 {
+        return Err(Error::input("--folds must be at least 2"));
+    }
+    let mut count = vec![0usize; k];
+    for &c in y {
+        count[c] += 1;
+    }
+    for (c, &m) in count.iter().enumerate() {
+        if m < spec.folds {
+            // As scikit-learn's StratifiedKFold: a warning, not an error.
+            note(
+                quiet,
+                format!(
+                    "warning: class '{}' has {m} tuning rows, fewer than --folds {}: some folds are scored without it",
+                    classes[c], spec.folds
+                ),
+            );
+        }
+    }
+    let fold_of = cv::stratified_folds(y, k, spec.folds, spec.seed);
+    let coarse = spec.grid.coarse();
+    let fine_guess = spec.grid.fine(0.0, 0.0).len();
+    let pairs = (k * (k - 1) / 2) as u64;
+    let direct = spec.oversample == Oversample::Smote;
+    let per_cell = spec.folds as u64 * if direct { 1 } else { pairs };
+    let n_cells = (coarse.len() * spec.transforms.len() * spec.class_weights.len() + fine_guess) as u64;
+    let bar = Progress::steps(n_cells * per_cell, "tuning", quiet);
+    let done = || bar.inc(1);
+
+    let mut cells: Vec<CvCell> = Vec::new();
+    let mut seconds: Vec<f64> = Vec::new();
+    // Preprocessed tuning rows per transform, kept for the fine pass.
+    let mut prepared: Vec<(Transform, Vec<f64>, usize, Option<Vec<f32>>)> = Vec::new();
+    for &t in &spec.transforms {
+        let (_, xs, _) = Preprocessor::fit(x, names, t)?;
+        let d = xs.ncols();
+        let xs = xs.as_standard_layout().into_owned().into_raw_vec_and_offset().0;
+        let dist = (!direct).then(|| cv::squared_distances(&xs, d));
+        prepared.push((t, xs, d, dist));
+    }
+    let run = |t: usize, specs: &[CellSpec], stage: Stage, cells: &mut Vec<CvCell>, seconds: &mut Vec<f64>| {
+        let (transform, xs, d, dist) = &prepared[t];
+        let problem = Problem {
+            x: xs,
+            d: *d,
+            y,
+            n_classes: k,
+            fold_of: &fold_of,
+            folds: spec.folds,
+            metric: spec.metric,
+            eps: spec.eps,
+            max_iter_per_row: MAX_ITER_PER_ROW,
+        };
+        // One gamma at a time, so that the table's best so far can be shown.
+        let mut gammas: Vec<f64> = specs.iter().map(|s| s.log2g).collect();
+        gammas.dedup();
+        for g in gammas {
+            let group: Vec<CellSpec> = specs.iter().filter(|s| s.log2g == g).copied().collect();
+            let results: Vec<CellResult> = match dist {
+                Some(dist) => cv::gram_scores(&problem, dist, &group, &done),
+                None => cv::direct_scores(&problem, &group, true, spec.seed, &done),
+            };
+            for (s, r) in group.iter().zip(results) {
+                let m = r.fold_scores.len() as f64;
+                let mean = r.fold_scores.iter().sum::<f64>() / m;
+                let var = r.fold_scores.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / m;
+                cells.push(CvCell {
+                    stage,
+                    transform: *transform,
+                    class_weight: s.class_weight,
+                    oversample: spec.oversample,
+                    log2c: s.log2c,
+                    log2g: s.log2g,
+                    mean,
+                    std: var.sqrt(),
+                    converged: r.converged,
+                });
+                seconds.push(r.fit_seconds);
+            }
+            let report = TuneReport { metric: spec.metric, folds: spec.folds as u32, rows: n as u64, cells: cells.clone(), best: 0 };
+            let best = report.best_index();
+            bar.set_message(format!("cell {} of {}, best {}", cells.len(), n_cells, describe(&report.cells[best], spec.metric)));
+        }
+    };
+    for ti in 0..spec.transforms.len() {
+        for &w in &spec.class_weights {
+            let specs: Vec<CellSpec> =
+                coarse.iter().map(|&(c, g)| CellSpec { log2c: c, log2g: g, class_weight: w }).collect();
+            run(ti, &specs, Stage::Coarse, &mut cells, &mut seconds);
+        }
+    }
+    // The fine pass, around the best coarse cell, with its transform and weighting.
+    let coarse_best = {
+        let r = TuneReport { metric: spec.metric, folds: spec.folds as u32, rows: n as u64, cells: cells.clone(), best: 0 };
+        r.cells[r.best_index()].clone()
+    };
+    let ti = spec.transforms.iter().position(|&t| t == coarse_best.transform).expect("transform of a cell");
+    let fine: Vec<CellSpec> = spec
+        .grid
+        .fine(coarse_best.log2c, coarse_best.log2g)
+        .into_iter()
+        .map(|(c, g)| CellSpec { log2c: c, log2g: g, class_weight: coarse_best.class_weight })
+        .collect();
+    run(ti, &fine, Stage::Fine, &mut cells, &mut seconds);
+    let mut report = TuneReport { metric: spec.metric, folds: spec.folds as u32, rows: n as u64, cells, best: 0 };
+    report.best = report.best_index() as u32;
+    drop(bar);
+    Ok(Tuned { report, fit_seconds: seconds })
+}
+
+/// `macro_f1 0.7321 (C=2^5, gamma=2^-3, log, balanced)`.
+pub fn describe(c: &CvCell, metric: Metric) -> String {
+    format!(
+        "{} {:.4} (C=2^{}, gamma=2^{}, transform {}, class weight {}{})",
+        metric.name(),
+        c.mean,
+        trim(c.log2c),
+        trim(c.log2g),
+        c.transform.name(),
+        weight_name(c.class_weight),
+        if c.oversample == Oversample::Smote { ", smote" } else { "" }
+    )
+}

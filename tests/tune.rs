@@ -1,0 +1,129 @@
+//! `ntc train --tune`: the cross-validation table, its JSON form, the model
+//! it chooses, reproducibility, and the flags' rules.
+
+mod common;
+
+use common::*;
+use predicates::prelude::*;
+
+const GRID: &str = "c=-1:5:2,gamma=-7:-3:2";
+
+fn tune(train: &std::path::Path, model: &std::path::Path, extra: &[&str]) -> (String, Vec<u8>) {
+    let out = ntc()
+        .args(["train", "-q", "--no-proba", "--tune", "--tune-rows", "600", "--folds", "3", "--grid", GRID])
+        .args(extra)
+        .arg("-m")
+        .arg(model)
+        .arg(train)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "quiet: {}", String::from_utf8_lossy(&out.stderr));
+    (String::from_utf8(out.stdout).unwrap(), std::fs::read(model).unwrap())
+}
+
+#[test]
+fn tune_prints_the_ranked_table_and_keeps_it_in_the_model() {
+    let t = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("tuned.cbor");
+    let (table, bytes) = tune(&t.train, &m, &[]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].contains("rank") && lines[0].contains("macro_f1") && lines[0].contains("fit s"), "{table}");
+    // 4 C x 3 gamma x 2 transforms x 2 weights coarse cells, then 24 fine ones.
+    assert_eq!(lines.len() - 1, 4 * 3 * 2 * 2 + 24, "{table}");
+    let scores: Vec<f64> = lines[1..].iter().map(|l| l.split_whitespace().nth(9).unwrap().parse().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "ranked best first: {scores:?}");
+    assert!(scores[0] > scores[scores.len() - 1], "the grid spans good and bad cells");
+
+    // The model card names the tuned parameters; the chosen row is rank 1.
+    let report = ntc().args(["report", "-q", "-m"]).arg(&m).arg(&t.test).output().unwrap();
+    let report = String::from_utf8(report.stdout).unwrap();
+    let best: Vec<&str> = lines[1].split_whitespace().collect();
+    assert!(report.contains(&format!("feature transform {}", best[2])), "{report}\n{}", lines[1]);
+    assert!(report.contains(&format!("class weight {}", best[3])), "{report}");
+    assert!(report.contains("Cross-validation"), "{report}");
+
+    // Same seed: same table (but for the timings) and the same model bytes.
+    let m2 = dir.path().join("again.cbor");
+    let (table2, bytes2) = tune(&t.train, &m2, &[]);
+    let strip = |s: &str| s.lines().map(|l| l.rsplitn(2, ' ').nth(1).unwrap_or("").to_string()).collect::<Vec<_>>();
+    assert_eq!(strip(&table), strip(&table2));
+    assert!(bytes == bytes2, "tuned models differ");
+
+    // The tuned model predicts every row and beats chance on held-out flows.
+    ntc()
+        .args(["evaluate", "-q", "--json", "-m"])
+        .arg(&m)
+        .arg(&t.test)
+        .assert()
+        .success()
+        .stdout(predicate::function(|s: &str| {
+            let v: serde_json::Value = serde_json::from_str(s).unwrap();
+            v["rows"] == 1500 && v["macro_f1"].as_f64().unwrap() > 0.3
+        }));
+}
+
+#[test]
+fn tune_json_lists_every_cell_with_its_parameters() {
+    let t = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("tuned.cbor");
+    let (json, _) = tune(&t.train, &m, &["--json", "--transform", "log", "--class-weight", "balanced", "--metric", "accuracy"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["metric"], "accuracy");
+    assert_eq!(v["folds"], 3);
+    let cells = v["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4 * 3 + 24);
+    for (i, c) in cells.iter().enumerate() {
+        assert_eq!(c["rank"], i + 1);
+        assert_eq!(c["transform"], "log");
+        assert_eq!(c["class_weight"], "balanced");
+        let (lc, c_val) = (c["log2_c"].as_f64().unwrap(), c["c"].as_f64().unwrap());
+        assert!((2f64.powf(lc) - c_val).abs() < 1e-9 * c_val);
+        assert!(c["mean"].as_f64().unwrap() >= 0.0 && c["std"].as_f64().unwrap() >= 0.0);
+        assert!(c["fit_seconds"].as_f64().unwrap() >= 0.0);
+    }
+    // The fine cells surround the best coarse cell, a quarter step apart.
+    let fine: Vec<f64> = cells.iter().filter(|c| c["stage"] == "fine").map(|c| c["log2_c"].as_f64().unwrap()).collect();
+    assert_eq!(fine.len(), 24);
+    assert!(fine.iter().any(|v| v.fract() != 0.0));
+}
+
+#[test]
+fn smote_tuning_runs_and_is_recorded() {
+    let t = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("smote.cbor");
+    let out = ntc()
+        .args(["train", "-q", "--no-proba", "--tune", "--tune-rows", "300", "--folds", "3"])
+        .args(["--grid", "c=1:3:2,gamma=-5", "--transform", "log", "--class-weight", "none", "--oversample", "smote"])
+        .arg("-m")
+        .arg(&m)
+        .arg(&t.train)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(table.lines().count(), 1 + 2 + 4, "two coarse cells, 4 fine (single gamma): {table}");
+    assert!(table.lines().skip(1).all(|l| l.contains("smote")), "{table}");
+}
+
+#[test]
+fn tuning_flags_are_checked() {
+    let t = trained();
+    let usage = |args: &[&str], expect: &str| {
+        ntc()
+            .args(["train", "-q"])
+            .args(args)
+            .arg(&t.train)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(expect));
+    };
+    usage(&["--folds", "3"], "--tune");
+    usage(&["--tune", "--c", "3"], "--c");
+    usage(&["--transform", "none,log"], "several with --tune");
+    usage(&["--tune", "--grid", "c=1:5:-1"], "--grid");
+    usage(&["--tune", "--folds", "1"], "--folds must be at least 2");
+}
