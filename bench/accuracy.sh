@@ -20,7 +20,7 @@ mkdir -p "$D"
 $NTC synth -q --rows "$TRAIN_ROWS" --seed 1 -o "$D/train.csv"
 $NTC synth -q --rows "$TEST_ROWS" --seed 2 -o "$D/test.csv"
 start=$(date +%s.%N)
-$NTC train -q --no-proba --max-rows "$MAX_ROWS" --seed 42 -m "$D/ntc.cbor" --sample-out "$D/sample.csv" "$D/train.csv"
+$NTC train -q --no-proba --max-rows "$MAX_ROWS" --seed 42 --c 10 --gamma scale --transform none --class-weight none -m "$D/ntc.cbor" --sample-out "$D/sample.csv" "$D/train.csv"
 end=$(date +%s.%N)
 ntc_fit=$(echo "$end - $start" | bc)
 $NTC predict -q --keep none -m "$D/ntc.cbor" "$D/test.csv" > "$D/ntc_pred.csv"

@@ -12,22 +12,9 @@ import argparse
 import json
 import time
 
-import numpy as np
-import polars as pl
-from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-CATEGORIES = {
-    "HTTP": "Web", "HTTP_CONNECT": "Web", "HTTP_PROXY": "Web", "GOOGLE": "Web", "GMAIL": "Web",
-    "AMAZON": "Web", "MICROSOFT": "Web", "WINDOWS_UPDATE": "Web",
-    "YOUTUBE": "Streaming", "NETFLIX": "Streaming", "SPOTIFY": "Streaming",
-    "SSL": "Secure", "TLS": "Secure", "DNS": "DNS", "MDNS": "DNS",
-}
-EXCLUDED = {"Flow.ID", "Source.IP", "Destination.IP", "Timestamp", "Label", "L7Protocol", "ProtocolName"}
-
-
-def category(label):
-    return CATEGORIES.get(label.strip().upper(), "Other")
+from prep import Prep, read
 
 
 def main():
@@ -39,43 +26,26 @@ def main():
     ap.add_argument("--label", default="ProtocolName")
     a = ap.parse_args()
 
-    train = pl.read_csv(a.sample, infer_schema_length=0)
-    feats = [c for c in train.columns if c not in EXCLUDED and c != a.label]
-    x = train.select([pl.col(c).cast(pl.Float64, strict=False) for c in feats]).to_numpy()
-    y = np.array([category(v) for v in train[a.label].to_list()])
-    finite = np.where(np.isfinite(x), x, np.nan)
-    lo, hi, med = np.nanmin(finite, 0), np.nanmax(finite, 0), np.nanmedian(finite, 0)
-    keep = ~((lo == hi) & np.all(np.isfinite(x), 0))
-    x, lo, hi, med = x[:, keep], lo[keep], hi[keep], med[keep]
-    feats = [f for f, k in zip(feats, keep) if k]
-
-    def impute(m):
-        m = m.copy()
-        m = np.where(np.isposinf(m), hi, m)
-        m = np.where(np.isneginf(m), lo, m)
-        return np.where(np.isnan(m), med, m)
-
+    train, y = read(a.sample, a.label)
     t0 = time.perf_counter()
-    scaler = StandardScaler().fit(impute(x))
-    xs = scaler.transform(impute(x))
+    prep = Prep(train, label=a.label)
+    xs = prep(train)
     svc = SVC(C=a.c, gamma="scale", kernel="rbf")
     svc.fit(xs, y)
     fit_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    test = pl.read_csv(a.test, infer_schema_length=0)
-    xt = test.select([pl.col(c).cast(pl.Float64, strict=False) for c in feats]).to_numpy()
-    pred = svc.predict(scaler.transform(impute(xt)))
+    test, truth = read(a.test, a.label)
+    pred = svc.predict(prep(test))
     predict_s = time.perf_counter() - t0
-    truth = [category(v) for v in test[a.label].to_list()]
     json.dump(
         {
             "fit_seconds": fit_s,
             "predict_seconds": predict_s,
             "n_support": int(svc.n_support_.sum()),
-            "features": len(feats),
+            "features": len(prep.feats),
             "predicted": pred.tolist(),
-            "truth": truth,
+            "truth": truth.tolist(),
         },
         open(a.out, "w"),
     )

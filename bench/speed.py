@@ -48,6 +48,7 @@ def main():
         ntc_times, sk_times = [], []
         for _ in range(a.runs):
             ntc_times.append(timed([ntc, "train", "-q", "--no-proba", "--max-rows", str(n), "--seed", "42",
+                                    "--c", "10", "--gamma", "scale", "--transform", "none", "--class-weight", "none",
                                     "-m", model, "--sample-out", sample, train]))
             out = d / f"sklearn_{n}.json"
             subprocess.run([PY, HERE / "sklearn_svc.py", sample, test, out], check=True)

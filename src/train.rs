@@ -142,11 +142,11 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
             let xt = data.x.select(ndarray::Axis(0), &picked);
             let yt: Vec<usize> = picked.iter().map(|&i| y[i]).collect();
             let tuned = tune::tune(xt.view(), &candidates, &yt, &classes, &t.spec, req.quiet)?;
-            let best = tuned.report.best();
+            let best = tuned.report.chosen();
             note(
                 req.quiet,
                 format!(
-                    "tuning: {} cells x {} folds on {} rows; best {}",
+                    "tuning: {} cells x {} folds on {} rows; chosen {}",
                     tuned.report.cells.len(),
                     t.spec.folds,
                     yt.len(),

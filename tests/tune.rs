@@ -32,16 +32,21 @@ fn tune_prints_the_ranked_table_and_keeps_it_in_the_model() {
     assert!(lines[0].contains("rank") && lines[0].contains("macro_f1") && lines[0].contains("fit s"), "{table}");
     // 4 C x 3 gamma x 2 transforms x 2 weights coarse cells, then 24 fine ones.
     assert_eq!(lines.len() - 1, 4 * 3 * 2 * 2 + 24, "{table}");
-    let scores: Vec<f64> = lines[1..].iter().map(|l| l.split_whitespace().nth(9).unwrap().parse().unwrap()).collect();
+    let scores: Vec<f64> = lines[1..].iter().map(|l| l.split_whitespace().nth(10).unwrap().parse().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "ranked best first: {scores:?}");
     assert!(scores[0] > scores[scores.len() - 1], "the grid spans good and bad cells");
 
-    // The model card names the tuned parameters; the chosen row is rank 1.
+    // Exactly one cell is chosen (by the one-standard-error rule: never a
+    // larger C than the top cell's), and the model card names its parameters.
+    let chosen: Vec<&&str> = lines[1..].iter().filter(|l| l.split_whitespace().nth(1) == Some("chosen")).collect();
+    assert_eq!(chosen.len(), 1, "{table}");
+    let pick: Vec<&str> = chosen[0].split_whitespace().collect();
+    let top: Vec<&str> = lines[1].split_whitespace().collect();
+    assert!(pick[6].parse::<f64>().unwrap() <= top[6].parse::<f64>().unwrap(), "{table}");
     let report = ntc().args(["report", "-q", "-m"]).arg(&m).arg(&t.test).output().unwrap();
     let report = String::from_utf8(report.stdout).unwrap();
-    let best: Vec<&str> = lines[1].split_whitespace().collect();
-    assert!(report.contains(&format!("feature transform {}", best[2])), "{report}\n{}", lines[1]);
-    assert!(report.contains(&format!("class weight {}", best[3])), "{report}");
+    assert!(report.contains(&format!("feature transform {}", pick[3])), "{report}\n{}", chosen[0]);
+    assert!(report.contains(&format!("class weight {}", pick[4])), "{report}");
     assert!(report.contains("Cross-validation"), "{report}");
 
     // Same seed: same table (but for the timings) and the same model bytes.
@@ -69,14 +74,17 @@ fn tune_json_lists_every_cell_with_its_parameters() {
     let t = trained();
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("tuned.cbor");
-    let (json, _) = tune(&t.train, &m, &["--json", "--transform", "log", "--class-weight", "balanced", "--metric", "accuracy"]);
+    let (json, _) = tune(&t.train, &m, &["--json", "--transform", "log", "--class-weight", "balanced", "--metric", "accuracy", "--select", "best"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["metric"], "accuracy");
+    assert_eq!(v["select"], "best");
     assert_eq!(v["folds"], 3);
     let cells = v["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 4 * 3 + 24);
+    assert_eq!(cells[0]["chosen"], true, "--select best chooses the top cell");
     for (i, c) in cells.iter().enumerate() {
         assert_eq!(c["rank"], i + 1);
+        assert_eq!(c["chosen"], i == 0);
         assert_eq!(c["transform"], "log");
         assert_eq!(c["class_weight"], "balanced");
         let (lc, c_val) = (c["log2_c"].as_f64().unwrap(), c["c"].as_f64().unwrap());

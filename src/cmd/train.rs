@@ -5,7 +5,7 @@ use ntc::data::schema::DEFAULT_LABEL;
 use ntc::features::Transform;
 use ntc::svm::{ClassWeight, Gamma, SvcParams};
 use ntc::train::{train, TrainRequest, TuneRequest};
-use ntc::tune::{Grid, Metric, Oversample, TuneSpec};
+use ntc::tune::{Grid, Metric, Oversample, Select, TuneSpec};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -53,6 +53,9 @@ pub struct Args {
     /// Score that tuning maximises.
     #[arg(long, value_enum, default_value_t = Metric::MacroF1, requires = "tune")]
     pub metric: Metric,
+    /// How the cell is chosen: `one-se` (the simplest within one standard error of the top score) or `best`.
+    #[arg(long, value_enum, default_value_t = Select::OneSe, requires = "tune")]
+    pub select: Select,
     /// Print the cross-validation table as JSON instead of text.
     #[arg(long, requires = "tune")]
     pub json: bool,
@@ -101,6 +104,7 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
                 oversample: a.oversample,
                 folds: a.folds,
                 metric: a.metric,
+                select: a.select,
                 eps: defaults.eps,
                 seed: a.seed,
             },

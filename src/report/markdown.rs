@@ -150,11 +150,16 @@ fn cross_validation(s: &mut String, tr: &crate::tune::TuneReport) {
     use crate::tune::{oversample_name, weight_name};
     writeln!(
         s,
-        "\n### Cross-validation (`--tune`)\n\n{} cells scored by {}-fold stratified cross-validation on {} rows, maximising {}; the chosen cell is ranked 1.\n",
+        "\n### Cross-validation (`--tune`)\n\n{} cells scored by {}-fold stratified cross-validation on {} rows ({}); chosen by {}: {}.\n",
         tr.cells.len(),
         tr.folds,
         tr.rows,
-        tr.metric.name()
+        tr.metric.name(),
+        match tr.select {
+            crate::tune::Select::OneSe => "the one-standard-error rule",
+            crate::tune::Select::Best => "the top score",
+        },
+        crate::tune::describe(tr.chosen(), tr.metric)
     )
     .unwrap();
     writeln!(s, "| rank | transform | class weight | oversampling | C | gamma | mean | std |\n|---:|---|---|---|---:|---:|---:|---:|").unwrap();

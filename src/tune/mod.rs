@@ -64,6 +64,21 @@ pub enum Oversample {
     Smote,
 }
 
+/// How the cell is chosen from the table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum Select {
+    /// The one-standard-error rule: the simplest cell (smallest C, then
+    /// smallest gamma) whose mean score is within one standard error of the
+    /// top score. Its score is indistinguishable from the top one, and it
+    /// trains and predicts faster and is less fitted to the tuning rows.
+    #[default]
+    #[value(name = "one-se")]
+    OneSe,
+    /// The top mean score.
+    #[value(name = "best")]
+    Best,
+}
+
 /// What to search and how.
 #[derive(Clone, Debug)]
 pub struct TuneSpec {
@@ -73,6 +88,7 @@ pub struct TuneSpec {
     pub oversample: Oversample,
     pub folds: usize,
     pub metric: Metric,
+    pub select: Select,
     pub eps: f64,
     pub seed: u64,
 }
@@ -113,53 +129,70 @@ impl CvCell {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TuneReport {
     pub metric: Metric,
+    pub select: Select,
     pub folds: u32,
     pub rows: u64,
     pub cells: Vec<CvCell>,
     /// Index of the chosen cell.
-    pub best: u32,
+    pub chosen: u32,
+}
+
+/// Cell indices, top score first; ties go to the simpler model (smaller C,
+/// then smaller gamma), then to table order.
+fn ranking(cells: &[CvCell]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..cells.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&cells[a], &cells[b]);
+        y.mean.total_cmp(&x.mean).then(x.log2c.total_cmp(&y.log2c)).then(x.log2g.total_cmp(&y.log2g)).then(a.cmp(&b))
+    });
+    order
+}
+
+/// The index of the cell `select` picks.
+fn choose(cells: &[CvCell], select: Select, folds: usize) -> usize {
+    let top = ranking(cells)[0];
+    match select {
+        Select::Best => top,
+        Select::OneSe => {
+            let bar = cells[top].mean - cells[top].std / (folds as f64).sqrt();
+            (0..cells.len())
+                .filter(|&i| cells[i].mean >= bar)
+                .min_by(|&a, &b| {
+                    let (x, y) = (&cells[a], &cells[b]);
+                    x.log2c.total_cmp(&y.log2c).then(x.log2g.total_cmp(&y.log2g)).then(y.mean.total_cmp(&x.mean)).then(a.cmp(&b))
+                })
+                .expect("the top cell qualifies")
+        }
+    }
 }
 
 impl TuneReport {
-    pub fn best(&self) -> &CvCell {
-        &self.cells[self.best as usize]
+    pub fn chosen(&self) -> &CvCell {
+        &self.cells[self.chosen as usize]
     }
 
-    fn best_index(&self) -> usize {
-        self.ranking()[0]
-    }
-
-    /// Cell indices, best first: score, then the simpler model (smaller C,
-    /// then smaller gamma), then table order.
+    /// Cell indices, top score first.
     pub fn ranking(&self) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.cells.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (x, y) = (&self.cells[a], &self.cells[b]);
-            y.mean
-                .total_cmp(&x.mean)
-                .then(x.log2c.total_cmp(&y.log2c))
-                .then(x.log2g.total_cmp(&y.log2g))
-                .then(a.cmp(&b))
-        });
-        order
+        ranking(&self.cells)
     }
 
-    /// The table, best first; `seconds[i]` is cell i's fitting time.
+    /// The table, top score first; `seconds[i]` is cell i's fitting time.
     pub fn to_table(&self, seconds: &[f64]) -> String {
         let mut s = String::new();
         let metric = self.metric.name();
         writeln!(
             s,
-            "{:>4}  {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8} {:>7} {:>8}",
-            "rank", "stage", "transform", "weight", "oversmpl", "log2C", "C", "log2g", "gamma", metric, "std", "fit s"
+            "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8} {:>7} {:>8}",
+            "rank", "pick", "stage", "transform", "weight", "oversmpl", "log2C", "C", "log2g", "gamma", metric, "std", "fit s"
         )
         .unwrap();
         for (rank, &i) in self.ranking().iter().enumerate() {
             let c = &self.cells[i];
             writeln!(
                 s,
-                "{:>4}  {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8.4} {:>7.4} {:>8.2}{}",
+                "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8.4} {:>7.4} {:>8.2}{}",
                 rank + 1,
+                if i == self.chosen as usize { "chosen" } else { "-" },
                 match c.stage {
                     Stage::Coarse => "coarse",
                     Stage::Fine => "fine",
@@ -191,6 +224,7 @@ impl TuneReport {
                 let c = &self.cells[i];
                 serde_json::json!({
                     "rank": rank + 1,
+                    "chosen": i == self.chosen as usize,
                     "stage": if c.stage == Stage::Coarse { "coarse" } else { "fine" },
                     "transform": c.transform.name(),
                     "class_weight": weight_name(c.class_weight),
@@ -208,6 +242,10 @@ impl TuneReport {
             .collect();
         serde_json::json!({
             "metric": self.metric.name(),
+            "select": match self.select {
+                Select::OneSe => "one-se",
+                Select::Best => "best",
+            },
             "folds": self.folds,
             "rows": self.rows,
             "cells": cells,
@@ -338,9 +376,8 @@ pub fn tune(
                 });
                 seconds.push(r.fit_seconds);
             }
-            let report = TuneReport { metric: spec.metric, folds: spec.folds as u32, rows: n as u64, cells: cells.clone(), best: 0 };
-            let best = report.best_index();
-            bar.set_message(format!("cell {} of {}, best {}", cells.len(), n_cells, describe(&report.cells[best], spec.metric)));
+            let top = ranking(cells)[0];
+            bar.set_message(format!("cell {} of {}, best {}", cells.len(), n_cells, describe(&cells[top], spec.metric)));
         }
     };
     for ti in 0..spec.transforms.len() {
@@ -350,11 +387,8 @@ pub fn tune(
             run(ti, &specs, Stage::Coarse, &mut cells, &mut seconds);
         }
     }
-    // The fine pass, around the best coarse cell, with its transform and weighting.
-    let coarse_best = {
-        let r = TuneReport { metric: spec.metric, folds: spec.folds as u32, rows: n as u64, cells: cells.clone(), best: 0 };
-        r.cells[r.best_index()].clone()
-    };
+    // The fine pass, around the top coarse cell, with its transform and weighting.
+    let coarse_best = cells[ranking(&cells)[0]].clone();
     let ti = spec.transforms.iter().position(|&t| t == coarse_best.transform).expect("transform of a cell");
     let fine: Vec<CellSpec> = spec
         .grid
@@ -363,8 +397,8 @@ pub fn tune(
         .map(|(c, g)| CellSpec { log2c: c, log2g: g, class_weight: coarse_best.class_weight })
         .collect();
     run(ti, &fine, Stage::Fine, &mut cells, &mut seconds);
-    let mut report = TuneReport { metric: spec.metric, folds: spec.folds as u32, rows: n as u64, cells, best: 0 };
-    report.best = report.best_index() as u32;
+    let chosen = choose(&cells, spec.select, spec.folds) as u32;
+    let report = TuneReport { metric: spec.metric, select: spec.select, folds: spec.folds as u32, rows: n as u64, cells, chosen };
     drop(bar);
     Ok(Tuned { report, fit_seconds: seconds })
 }
@@ -381,4 +415,35 @@ pub fn describe(c: &CvCell, metric: Metric) -> String {
         weight_name(c.class_weight),
         if c.oversample == Oversample::Smote { ", smote" } else { "" }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(log2c: f64, log2g: f64, mean: f64, std: f64) -> CvCell {
+        CvCell {
+            stage: Stage::Coarse,
+            transform: Transform::None,
+            class_weight: ClassWeight::None,
+            oversample: Oversample::None,
+            log2c,
+            log2g,
+            mean,
+            std,
+            converged: true,
+        }
+    }
+
+    #[test]
+    fn one_se_rule_takes_the_simplest_cell_within_one_standard_error() {
+        // Top: 0.80 +- 0.04 over 4 folds: standard error 0.02, bar 0.78.
+        let cells = vec![cell(9.0, -5.0, 0.80, 0.04), cell(3.0, -7.0, 0.785, 0.01), cell(1.0, -7.0, 0.70, 0.01), cell(3.0, -9.0, 0.77, 0.0)];
+        assert_eq!(ranking(&cells), vec![0, 1, 3, 2]);
+        assert_eq!(choose(&cells, Select::Best, 4), 0);
+        assert_eq!(choose(&cells, Select::OneSe, 4), 1);
+        // Equal scores: the smaller C wins the ranking too.
+        let tie = vec![cell(5.0, -3.0, 0.5, 0.0), cell(3.0, -3.0, 0.5, 0.0)];
+        assert_eq!(choose(&tie, Select::Best, 5), 1);
+    }
 }
