@@ -7,14 +7,11 @@
 # generates data with `ntc synth`, trains both, prints accuracy, macro-F1 and agreement.
 # A benchmark, not a test: CI does not run it.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/venv.sh"
 TRAIN_ROWS=${1:-100000}
 MAX_ROWS=${2:-20000}
 TEST_ROWS=${3:-20000}
-cargo build --release -q
 NTC=target/release/ntc
-[ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
-bench/.venv/bin/pip install -q scikit-learn polars numpy
 D=bench/data
 mkdir -p "$D"
 $NTC synth -q --rows "$TRAIN_ROWS" --seed 1 -o "$D/train.csv"

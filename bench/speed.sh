@@ -4,8 +4,5 @@
 #
 #   bash bench/speed.sh [extra speed.py flags, e.g. --runs 5 --predict-rows 500000]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-cargo build --release -q
-[ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
-bench/.venv/bin/pip install -q scikit-learn polars numpy
+source "$(dirname "$0")/venv.sh"
 bench/.venv/bin/python bench/speed.py target/release/ntc bench/data "$@"

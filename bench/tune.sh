@@ -5,8 +5,5 @@
 #
 #   bash bench/tune.sh [--tune-rows 2000] [--grid c=-5:15:2,gamma=3:-15:-2] [--variants clean,dirty]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-cargo build --release -q
-[ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
-bench/.venv/bin/pip install -q scikit-learn polars numpy
+source "$(dirname "$0")/venv.sh"
 bench/.venv/bin/python bench/tune.py target/release/ntc bench/data "$@"
