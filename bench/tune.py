@@ -8,10 +8,15 @@ scikit-learn's tuned model, all three scored on the same separate test file
 `ntc train --tune` process, reading included; scikit-learn: GridSearchCV's
 coarse and fine passes plus the refit).
 
-usage: tune.py NTC DATA_DIR [--tune-rows 2000] [--grid ...] [--variants clean,dirty]
+usage: tune.py NTC DATA_DIR [--tune-rows 2000] [--grid ...] [--variants clean,dirty] [--seeds 42,43,44]
+
+With several seeds, each seed draws its own tuning sample and folds (for both
+tools), and the summary gives each model's mean and median test score: one
+2,000-row sample is too noisy to rank cells whose CV scores differ by 0.01.
 """
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -34,6 +39,17 @@ def evaluate(ntc, model, test):
     return m["macro_f1"], m["accuracy"]
 
 
+def refit(ntc, train, rows, seed, cell, out):
+    """Trains the cell's settings on the tuning rows, without tuning."""
+    subprocess.run([str(ntc), "train", "-q", "--no-proba", "--max-rows", rows, "--seed", str(seed),
+                    "--c", repr(cell["c"]), "--gamma", repr(cell["gamma"]), "--transform", cell["transform"],
+                    "--class-weight", cell["class_weight"], "-m", str(out), str(train)], check=True)
+
+
+def describe(c, score_key="mean"):
+    return f"C=2^{c['log2_c']:g} gamma=2^{c['log2_gamma']:g} {c['transform']} {c['class_weight']} (cv {c[score_key]:.4f})"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("ntc")
@@ -41,47 +57,64 @@ def main():
     ap.add_argument("--tune-rows", type=int, default=2000)
     ap.add_argument("--grid", default="c=-5:15:2,gamma=3:-15:-2")
     ap.add_argument("--variants", default="clean,dirty")
-    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--seeds", default="42", help="one tuning per seed: its sample and its folds")
     a = ap.parse_args()
     ntc, d = Path(a.ntc).resolve(), Path(a.data)
     d.mkdir(parents=True, exist_ok=True)
     rows = str(a.tune_rows)
+    seeds = [int(s) for s in a.seeds.split(",")]
     print(f"tuning rows {rows} (--max-rows = --tune-rows, so both tools tune and refit on the same rows), "
-          f"grid {a.grid}, transforms none+log, class weights none+balanced, 5 folds, macro-F1")
-    print(f"train: synth --rows 100000 --seed 1; test: synth --rows 20000 --seed 2 (--dirty for the dirty variant)\n")
-    print(f"{'variant':<7} {'model':<22} {'test macro-F1':>13} {'test acc':>9} {'tuning s':>9}  chosen")
+          f"grid {a.grid}, transforms none+log, class weights none+balanced, 5 folds, macro-F1, seeds {a.seeds}")
+    print(f"train: synth --rows 100000 --seed 1; test: synth --rows 20000 --seed 2 (--dirty for the dirty variant)")
+    print("ntc --tune: the one-standard-error cell (the default); ntc top cell: the top CV mean (--select best)\n")
+    print(f"{'variant':<7} {'seed':>4} {'model':<22} {'test macro-F1':>13} {'test acc':>9} {'tuning s':>9}  chosen")
     for v in a.variants.split(","):
         dirty = ["--dirty"] if v == "dirty" else []
         train, test = d / f"tune_train_{v}.csv", d / f"tune_test_{v}.csv"
         subprocess.run([ntc, "synth", "-q", "--rows", "100000", "--seed", "1", *dirty, "-o", train], check=True)
         subprocess.run([ntc, "synth", "-q", "--rows", "20000", "--seed", "2", *dirty, "-o", test], check=True)
+        scores, speedups = {}, []
 
-        for name, flags in [("ntc v1 default", ["--c", "10", "--gamma", "scale", "--transform", "none"]),
-                             ("ntc default (untuned)", [])]:
-            default = d / f"tune_default_{v}_{len(flags)}.cbor"
-            subprocess.run([ntc, "train", "-q", "--no-proba", "--max-rows", rows, "--seed", str(a.seed), *flags,
-                            "-m", default, train], check=True)
-            f1, acc = evaluate(ntc, default, test)
-            print(f"{v:<7} {name:<22} {f1:>13.4f} {acc:>9.4f} {'':>9}")
+        def row(seed, name, f1, acc, secs="", chosen=""):
+            scores.setdefault(name, []).append(f1)
+            secs = f"{secs:.1f}" if secs != "" else ""
+            print(f"{v:<7} {seed:>4} {name:<22} {f1:>13.4f} {acc:>9.4f} {secs:>9}  {chosen}", flush=True)
 
-        tuned, sample, table = d / f"tune_ntc_{v}.cbor", d / f"tune_sample_{v}.csv", d / f"tune_ntc_{v}.json"
-        with open(table, "w") as out:
-            ntc_s = timed([ntc, "train", "-q", "--no-proba", "--tune", "--tune-rows", rows, "--max-rows", rows,
-                           "--grid", a.grid, "--seed", str(a.seed), "--json", "--sample-out", sample,
-                           "-m", tuned, train], stdout=out)
-        best = json.load(open(table))["cells"][0]
-        f1, acc = evaluate(ntc, tuned, test)
-        chosen = f"C=2^{best['log2_c']:g} gamma=2^{best['log2_gamma']:g} {best['transform']} {best['class_weight']}"
-        print(f"{v:<7} {'ntc --tune':<22} {f1:>13.4f} {acc:>9.4f} {ntc_s:>9.1f}  {chosen} (cv {best['mean']:.4f})")
+        for seed in seeds:
+            for name, flags in [("ntc v1 default", ["--c", "10", "--gamma", "scale", "--transform", "none"]),
+                                 ("ntc default (untuned)", [])]:
+                default = d / f"tune_default_{v}_{len(flags)}.cbor"
+                subprocess.run([ntc, "train", "-q", "--no-proba", "--max-rows", rows, "--seed", str(seed), *flags,
+                                "-m", default, train], check=True)
+                row(seed, name, *evaluate(ntc, default, test))
 
-        sk = d / f"tune_sklearn_{v}.json"
-        subprocess.run([PY, HERE / "sklearn_tune.py", sample, test, sk, "--grid", a.grid], check=True)
-        r = json.load(open(sk))
-        b = r["best"]
-        chosen = f"C=2^{b['log2_c']:g} gamma=2^{b['log2_gamma']:g} {b['transform']} {b['class_weight']}"
-        print(f"{v:<7} {'sklearn GridSearchCV':<22} {r['test_macro_f1']:>13.4f} {r['test_accuracy']:>9.4f} "
-              f"{r['tune_and_refit_seconds']:>9.1f}  {chosen} (cv {b['cv_score']:.4f})")
-        print(f"{v:<7} speed-up (wall): {r['tune_and_refit_seconds'] / ntc_s:.1f}x\n", flush=True)
+            tuned, sample = d / f"tune_ntc_{v}_{seed}.cbor", d / f"tune_sample_{v}_{seed}.csv"
+            table = d / f"tune_ntc_{v}_{seed}.json"
+            with open(table, "w") as out:
+                ntc_s = timed([ntc, "train", "-q", "--no-proba", "--tune", "--tune-rows", rows, "--max-rows", rows,
+                               "--grid", a.grid, "--seed", str(seed), "--json", "--sample-out", sample,
+                               "-m", tuned, train], stdout=out)
+            cells = json.load(open(table))["cells"]
+            chosen = next(c for c in cells if c["chosen"])
+            row(seed, "ntc --tune", *evaluate(ntc, tuned, test), ntc_s, describe(chosen))
+            top = d / f"tune_ntc_top_{v}_{seed}.cbor"
+            refit(ntc, sample, rows, seed, cells[0], top)
+            row(seed, "ntc top cell", *evaluate(ntc, top, test), "", describe(cells[0]))
+
+            sk = d / f"tune_sklearn_{v}_{seed}.json"
+            subprocess.run([PY, HERE / "sklearn_tune.py", sample, test, sk, "--grid", a.grid, "--seed", str(seed)],
+                           check=True)
+            r = json.load(open(sk))
+            row(seed, "sklearn GridSearchCV", r["test_macro_f1"], r["test_accuracy"], r["tune_and_refit_seconds"],
+                describe(r["best"], "cv_score"))
+            speedups.append(r["tune_and_refit_seconds"] / ntc_s)
+            print(f"{v:<7} {seed:>4} speed-up (wall): {speedups[-1]:.1f}x\n", flush=True)
+
+        print(f"{v:<7} summary over seeds {a.seeds}: test macro-F1 mean (median)")
+        for name, f1s in scores.items():
+            print(f"{v:<7}      {name:<22} {statistics.mean(f1s):>13.4f} ({statistics.median(f1s):.4f})")
+        print(f"{v:<7}      speed-up (wall) median {statistics.median(speedups):.1f}x "
+              f"(each: {', '.join(f'{s:.1f}' for s in speedups)})\n", flush=True)
 
 
 if __name__ == "__main__":

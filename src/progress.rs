@@ -17,31 +17,21 @@ impl Progress {
 
     /// A bar over `total` rows.
     pub fn bar(total: u64, msg: &str, quiet: bool) -> Progress {
-        if !Self::shown(quiet) {
-            return Progress(None);
-        }
-        let pb = ProgressBar::new(total);
-        pb.set_style(
-            ProgressStyle::with_template("{msg:>10} [{bar:30}] {human_pos}/{human_len} rows ({eta})")
-                .unwrap()
-                .progress_chars("=> "),
-        );
-        pb.set_message(msg.to_string());
-        Progress(Some(pb))
+        Self::sized(total, "{prefix:>10} [{bar:30}] {human_pos}/{human_len} rows ({eta})", msg, quiet)
     }
 
     /// A bar over `total` steps of work with a changing message (ETA shown).
     pub fn steps(total: u64, msg: &str, quiet: bool) -> Progress {
+        Self::sized(total, "{prefix} [{bar:30}] {percent}% ({eta}) {wide_msg}", msg, quiet)
+    }
+
+    fn sized(total: u64, template: &str, prefix: &str, quiet: bool) -> Progress {
         if !Self::shown(quiet) {
             return Progress(None);
         }
         let pb = ProgressBar::new(total);
-        pb.set_style(
-            ProgressStyle::with_template("{prefix} [{bar:30}] {percent}% ({eta}) {wide_msg}")
-                .unwrap()
-                .progress_chars("=> "),
-        );
-        pb.set_prefix(msg.to_string());
+        pb.set_style(ProgressStyle::with_template(template).unwrap().progress_chars("=> "));
+        pb.set_prefix(prefix.to_string());
         Progress(Some(pb))
     }
 

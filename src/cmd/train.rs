@@ -44,8 +44,8 @@ pub struct Args {
     /// Cross-validation folds.
     #[arg(long, default_value_t = 5, requires = "tune")]
     pub folds: usize,
-    /// Rows of the tuning sample (stratified, drawn from the training rows).
-    #[arg(long, default_value_t = 5000, requires = "tune")]
+    /// Rows of the tuning sample (stratified, drawn from the training rows); tuning time grows about with its square.
+    #[arg(long, default_value_t = 3000, requires = "tune")]
     pub tune_rows: usize,
     /// log2 grid: `c=BEGIN:END:STEP,gamma=BEGIN:END:STEP` [default: c=-5:15:2,gamma=3:-15:-2, as libsvm's grid.py].
     #[arg(long, requires = "tune")]
@@ -76,6 +76,19 @@ pub struct Args {
     pub sample_out: Option<PathBuf>,
 }
 
+/// The values `--tune` tries for a flag: the ones given, once each in the
+/// order given, or every value when none was given.
+fn to_try<T: clap::ValueEnum + Clone + PartialEq>(given: &[T]) -> Vec<T> {
+    let given = if given.is_empty() { T::value_variants() } else { given };
+    let mut out: Vec<T> = Vec::new();
+    for v in given {
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    out
+}
+
 pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     if a.max_rows == Some(0) {
         return Err(ntc::Error::input("--max-rows must be at least 1"));
@@ -91,16 +104,11 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     one("transform", a.transform.len())?;
     let defaults = SvcParams::default();
     let tune = a.tune.then(|| {
-        let or_all = |v: &[ClassWeight]| if v.is_empty() { vec![ClassWeight::None, ClassWeight::Balanced] } else { v.to_vec() };
-        let mut transforms = if a.transform.is_empty() { vec![Transform::None, Transform::Log] } else { a.transform.clone() };
-        transforms.dedup();
-        let mut class_weights = or_all(&a.class_weight);
-        class_weights.dedup();
         TuneRequest {
             spec: TuneSpec {
                 grid: a.grid.clone().unwrap_or_default(),
-                transforms,
-                class_weights,
+                transforms: to_try(&a.transform),
+                class_weights: to_try(&a.class_weight),
                 oversample: a.oversample,
                 folds: a.folds,
                 metric: a.metric,

@@ -308,11 +308,11 @@ impl Solver<'_> {
             return None;
         }
         wss2_gains(&self.y[..n], &self.grad[..n], &self.low[..n], ki, gmax, buf);
-        let best = -lane_max_neg(buf);
-        if best == f64::INFINITY {
+        let best = lane_max(buf);
+        if best == f64::NEG_INFINITY {
             return None;
         }
-        let j = buf.iter().rposition(|&v| v == best).expect("the minimum is in the slice");
+        let j = buf.iter().rposition(|&v| v == best).expect("the maximum is in the slice");
         Some((i, j))
     }
 
@@ -458,13 +458,13 @@ with_avx2! {
 
 with_avx2! {
     /// WSS2's gains: for rows in `low` with `gmax + y_t G_t > 0`, the
-    /// objective change `-(gmax + y_t G_t)^2 / (2 - 2 K_it)` of pairing them
-    /// with `i`; +inf for the others.
+    /// objective decrease `(gmax + y_t G_t)^2 / (2 - 2 K_it)` of pairing them
+    /// with `i`; -inf for the others.
     pub fn wss2_gains(y: &[f64], grad: &[f64], low: &[bool], ki: &[f32], gmax: f64, gain: &mut [f64]) {
         for ((((o, &yt), &g), &ok), &k) in gain.iter_mut().zip(y).zip(grad).zip(low).zip(ki) {
             let diff = gmax + yt * g;
             let quad = (2.0 - 2.0 * k as f64).max(TAU);
-            *o = if ok && diff > 0.0 { -(diff * diff) / quad } else { f64::INFINITY };
+            *o = if ok && diff > 0.0 { (diff * diff) / quad } else { f64::NEG_INFINITY };
         }
     }
 }
@@ -482,24 +482,6 @@ with_avx2! {
         let mut m = acc[0].max(acc[1]).max(acc[2].max(acc[3]));
         for &x in chunks.remainder() {
             m = m.max(x);
-        }
-        m
-    }
-}
-
-with_avx2! {
-    /// The largest of the negated values, i.e. minus the smallest value.
-    pub fn lane_max_neg(v: &[f64]) -> f64 {
-        let mut acc = [f64::NEG_INFINITY; 4];
-        let mut chunks = v.chunks_exact(4);
-        for c in &mut chunks {
-            for l in 0..4 {
-                acc[l] = if -c[l] > acc[l] { -c[l] } else { acc[l] };
-            }
-        }
-        let mut m = acc[0].max(acc[1]).max(acc[2].max(acc[3]));
-        for &x in chunks.remainder() {
-            m = m.max(-x);
         }
         m
     }
