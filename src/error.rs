@@ -1,5 +1,6 @@
-//! Error type. Two kinds matter to a caller: bad input (the user's file or
-//! flags are wrong: exit code 2) and everything else (exit code 1).
+//! Error type. Three kinds matter to a caller: bad input (the user's file or
+//! flags are wrong: exit code 2), drift found by `report --fail-on-drift`
+//! (exit code 3) and everything else (exit code 1).
 
 use std::fmt;
 use std::path::Path;
@@ -9,6 +10,9 @@ pub enum Error {
     /// The input (a CSV, a model file, a flag value) is wrong. Exit code 2.
     #[error("{0}")]
     Input(String),
+    /// `report --fail-on-drift` found drift (the report itself was written). Exit code 3.
+    #[error("{0}")]
+    Drift(String),
     /// Anything else (I/O, internal failures). Exit code 1.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -32,6 +36,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) => 2,
+            Error::Drift(_) => 3,
             Error::Other(_) => 1,
         }
     }

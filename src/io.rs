@@ -98,6 +98,6 @@ pub fn is_broken_pipe(err: &Error) -> bool {
         Error::Other(e) => e
             .chain()
             .any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)),
-        Error::Input(_) => false,
+        Error::Input(_) | Error::Drift(_) => false,
     }
 }

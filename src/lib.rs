@@ -4,6 +4,7 @@
 //! arguments, call into it and print.
 
 pub mod data;
+pub mod drift;
 pub mod error;
 pub mod features;
 pub mod io;

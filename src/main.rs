@@ -1,5 +1,6 @@
 //! The `ntc` binary: parses arguments, dispatches to a subcommand, turns
-//! errors into one line on stderr and an exit code (2 bad input, 1 other).
+//! errors into one line on stderr and an exit code (2 bad input, 3 drift
+//! found by `report --fail-on-drift`, 1 other).
 
 mod cmd;
 
@@ -13,7 +14,7 @@ fn main() {
             std::process::exit(0);
         }
         match &e {
-            ntc::Error::Input(msg) => eprintln!("ntc: {msg}"),
+            ntc::Error::Input(msg) | ntc::Error::Drift(msg) => eprintln!("ntc: {msg}"),
             ntc::Error::Other(err) => eprintln!("ntc: {err:#}"),
         }
         std::process::exit(e.exit_code());

@@ -17,13 +17,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::data::classes::ClassMap;
+use crate::drift::TrainingProfile;
 use crate::error::{display_path, Error, Result};
 use crate::features::Preprocessor;
 use crate::metrics::Metrics;
 use crate::svm::SvmModel;
 
 pub const MAGIC: &[u8; 8] = b"NTCMODEL";
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// How and on what a model was trained (the model card).
@@ -53,6 +54,8 @@ pub struct TrainingInfo {
     pub imputed_cells: u64,
     /// Scores on the training rows themselves (resubstitution): an upper bound, not a test score.
     pub training_metrics: Metrics,
+    /// The training file's feature distributions and class mix, for drift reports.
+    pub profile: TrainingProfile,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -124,6 +127,10 @@ impl Model {
         if self.svm.n_classes != k || k == 0 || self.svm.pairs.len() != k * (k - 1) / 2 {
             return Err("class count differs between parts".into());
         }
+        let pf = &self.training.profile;
+        if pf.features.len() != d || pf.class_mix.len() != k || pf.features.iter().any(|f| f.shares.len() != f.edges.len() + 2) {
+            return Err("training profile does not match the features and classes".into());
+        }
         let n_sv = self.svm.n_support_vectors();
         let starts = &self.svm.sv_class_start;
         if starts.len() != k + 1 || starts[0] != 0 || starts[k] as usize != n_sv || starts.windows(2).any(|w| w[0] > w[1]) {
@@ -191,6 +198,12 @@ mod tests {
                 dropped_columns: vec![],
                 imputed_cells: 0,
                 training_metrics,
+                profile: crate::drift::TrainingProfile::from_rows(
+                    x.as_slice().unwrap(),
+                    &names,
+                    &y,
+                    &[3, 3],
+                ),
             },
         }
     }

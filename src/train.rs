@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::data::classes::ClassMap;
 use crate::data::reader::FlowReader;
 use crate::data::{ingest, sample, schema};
+use crate::drift::TrainingProfile;
 use crate::error::{display_path, Error, Result};
 use crate::features::{Preprocessor, Transform};
 use crate::metrics::Metrics;
@@ -191,6 +192,13 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     for &c in &y {
         used[c] += 1;
     }
+    let profile = {
+        let cols: Vec<usize> =
+            pre.features.iter().map(|f| candidates.iter().position(|c| c == f).expect("model features are candidates")).collect();
+        let raw = data.x.select(ndarray::Axis(1), &cols);
+        let raw = raw.as_standard_layout();
+        TrainingProfile::from_rows(raw.as_slice().expect("standard layout"), &pre.features, &y, &in_file)
+    };
     let info = TrainingInfo {
         file_name: req.csv.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
         file_sha256: sha256,
@@ -212,6 +220,7 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
         dropped_columns: dropped,
         imputed_cells: summary.imputed_cells,
         training_metrics,
+        profile,
     };
     let model = Model {
         ntc_version: crate::NTC_VERSION.to_string(),

@@ -2,10 +2,9 @@
 
 use std::fmt::Write;
 
-use crate::metrics::Metrics;
 use crate::model::Model;
 
-use super::DataProfile;
+use super::Report;
 
 fn num(v: f64) -> String {
     if v.is_nan() {
@@ -19,39 +18,42 @@ fn num(v: f64) -> String {
     }
 }
 
-/// Renders the report. `metrics` is the model's score on this CSV, when it has labels.
-pub fn render(file_name: &str, p: &DataProfile, model: Option<&Model>, metrics: Option<&Metrics>) -> String {
+/// Renders the report; `model` is the model the report was made with (for its card).
+pub fn render(r: &Report, model: Option<&Model>) -> String {
+    let d = &r.data;
     let mut s = String::new();
-    writeln!(s, "# ntc report: {file_name}\n").unwrap();
-    writeln!(s, "- rows: {}", p.rows).unwrap();
-    writeln!(s, "- columns: {}", p.columns.len()).unwrap();
-    if !p.private.is_empty() {
-        writeln!(s, "- identifier columns present, not profiled (privacy): {}", p.private.join(", ")).unwrap();
+    writeln!(s, "# ntc report: {}\n", r.file_name).unwrap();
+    writeln!(s, "- rows: {}", d.rows).unwrap();
+    writeln!(s, "- columns: {}", d.columns).unwrap();
+    writeln!(s, "- duplicate rows: {} ({} when identifier columns are ignored)", d.duplicate_rows, d.duplicate_flows_ignoring_identifiers).unwrap();
+    if !d.identifier_columns_not_profiled.is_empty() {
+        writeln!(s, "- identifier columns present, not profiled (privacy): {}", d.identifier_columns_not_profiled.join(", ")).unwrap();
+    }
+    if let Some(dr) = &r.drift {
+        writeln!(
+            s,
+            "- drift: {} ({} of {} features with PSI above {}; predicted class mix PSI {:.3})",
+            if dr.drifted { "YES" } else { "none" },
+            dr.shifted_features,
+            dr.features.len(),
+            dr.psi_threshold,
+            dr.class_mix.psi
+        )
+        .unwrap();
     }
     writeln!(s).unwrap();
 
-    if let Some(lc) = &p.label_column {
+    if let Some(lc) = &d.label_column {
         writeln!(s, "## Class distribution\n").unwrap();
-        writeln!(s, "Label column `{lc}`{}.\n", if model.is_some() { ", with the model's class of each label" } else { "" }).unwrap();
-        let total = p.rows.max(1) as f64;
-        let mut by_count: Vec<(&String, &u64)> = p.labels.iter().collect();
-        by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        if let Some(m) = model {
-            let mut classes: std::collections::BTreeMap<String, u64> = Default::default();
-            for (l, n) in &by_count {
-                let c = m.class_map.class_of(l).unwrap_or_else(|| "(unmapped)".into());
-                *classes.entry(c).or_default() += **n;
-            }
-            let mut cls: Vec<_> = classes.into_iter().collect();
-            cls.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            writeln!(s, "| class | rows | share |\n|---|---:|---:|").unwrap();
-            for (c, n) in cls {
-                writeln!(s, "| {c} | {n} | {:.2}% |", 100.0 * n as f64 / total).unwrap();
-            }
-            writeln!(s).unwrap();
+        writeln!(s, "Label column `{lc}`, grouped into classes{}.\n", if model.is_some() { " as the model groups them" } else { " (the five categories)" }).unwrap();
+        let total = d.rows.max(1) as f64;
+        writeln!(s, "| class | rows | share |\n|---|---:|---:|").unwrap();
+        for (c, n) in &d.class_counts {
+            writeln!(s, "| {c} | {n} | {:.2}% |", 100.0 * *n as f64 / total).unwrap();
         }
+        writeln!(s).unwrap();
         writeln!(s, "| label | rows | share |\n|---|---:|---:|").unwrap();
-        for (l, n) in by_count {
+        for (l, n) in &d.label_counts {
             writeln!(s, "| {l} | {n} | {:.2}% |", 100.0 * *n as f64 / total).unwrap();
         }
         writeln!(s).unwrap();
@@ -61,11 +63,11 @@ pub fn render(file_name: &str, p: &DataProfile, model: Option<&Model>, metrics: 
     writeln!(
         s,
         "Median {}.\n",
-        if p.median_exact { "exact" } else { "estimated from a seeded uniform sample of 100,000 values per column" }
+        if d.median_exact { "exact" } else { "estimated from a seeded uniform sample of 100,000 rows" }
     )
     .unwrap();
     writeln!(s, "| column | min | median | max | missing | non-finite | not numeric |\n|---|---:|---:|---:|---:|---:|---:|").unwrap();
-    for c in &p.stats {
+    for c in &d.column_stats {
         writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} |",
@@ -79,7 +81,7 @@ pub fn render(file_name: &str, p: &DataProfile, model: Option<&Model>, metrics: 
         )
         .unwrap();
     }
-    let constant = p.constant_columns();
+    let constant = &d.constant_columns;
     writeln!(s, "\n### Constant columns\n").unwrap();
     if constant.is_empty() {
         writeln!(s, "None.").unwrap();
@@ -135,9 +137,34 @@ pub fn render(file_name: &str, p: &DataProfile, model: Option<&Model>, metrics: 
             cross_validation(&mut s, tr);
         }
     }
-    if let Some(mt) = metrics {
+    if let Some(e) = &r.evaluation {
         writeln!(s, "\n## Model on this file\n").unwrap();
-        writeln!(s, "```\n{}```", mt.to_table()).unwrap();
+        if e.rows_scored < e.rows_in_file {
+            writeln!(s, "Scored on a seeded uniform sample of {} of the {} rows (`--score-rows`; `ntc evaluate` scores every row).\n", e.rows_scored, e.rows_in_file).unwrap();
+        }
+        writeln!(s, "```\n{}```", e.metrics.to_table()).unwrap();
+    }
+    if let Some(dr) = &r.drift {
+        writeln!(s, "\n## Drift against the training data\n").unwrap();
+        writeln!(s, "| feature | PSI | outside training range | missing (training) | missing (here) |\n|---|---:|---:|---:|---:|").unwrap();
+        for f in &dr.features {
+            writeln!(
+                s,
+                "| {}{} | {:.4} | {:.2}% | {:.2}% | {:.2}% |",
+                f.feature,
+                if f.shifted { " (shifted)" } else { "" },
+                f.psi,
+                100.0 * f.outside_range,
+                100.0 * f.missing_training,
+                100.0 * f.missing_now
+            )
+            .unwrap();
+        }
+        let cm = &dr.class_mix;
+        writeln!(s, "\n| class | training file | predicted here |\n|---|---:|---:|").unwrap();
+        for (i, c) in cm.classes.iter().enumerate() {
+            writeln!(s, "| {c} | {:.2}% | {:.2}% |", 100.0 * cm.training[i], 100.0 * cm.predicted[i]).unwrap();
+        }
     }
     s
 }
