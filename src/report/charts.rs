@@ -120,7 +120,7 @@ pub fn bars(b: &Bars) -> Result<String> {
     })
 }
 
-/// Several bars per row (one per series), values in `0..x_max`, with a legend.
+/// Several bars per row (one per series), values in `0..x_max`, with a legend (at most six series).
 pub struct GroupedBars<'a> {
     pub title: &'a str,
     pub x_desc: &'a str,
@@ -132,7 +132,8 @@ pub struct GroupedBars<'a> {
 pub fn grouped_bars(g: &GroupedBars) -> Result<String> {
     let n = g.names.len().max(1);
     let s = g.series.len().max(1);
-    svg(90 + (10 * s as u32 + 10) * n as u32 + 50, |root| {
+    let height = 90 + (10 * s as u32 + 10) * n as u32 + 50;
+    svg(height, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(g.title, (FONT, 17))
             .margin(12)
@@ -152,21 +153,15 @@ pub fn grouped_bars(g: &GroupedBars) -> Result<String> {
         let h = 0.8 / s as f64;
         for (k, (name, values)) in g.series.iter().enumerate() {
             let color = CATEGORICAL[k % CATEGORICAL.len()];
-            chart
-                .draw_series(values.iter().enumerate().map(|(i, &v)| {
-                    let y = i as f64 + 0.1 + k as f64 * h;
-                    Rectangle::new([(0.0, y), (v.max(0.0), y + h * 0.9)], color.filled())
-                }))?
-                .label(*name)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+            chart.draw_series(values.iter().enumerate().map(|(i, &v)| {
+                let y = i as f64 + 0.1 + k as f64 * h;
+                Rectangle::new([(0.0, y), (v.max(0.0), y + h * 0.9)], color.filled())
+            }))?;
+            // The legend sits in the bottom-right corner, clear of the bars and the axis title.
+            let (x, y) = (WIDTH as i32 - 110 * (s - k) as i32, height as i32 - 16);
+            root.draw(&Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()))?;
+            root.draw(&Text::new(name.to_string(), (x + 16, y), text_style(12, HPos::Left, VPos::Center)))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .label_font((FONT, 12))
-            .draw()?;
         row_labels(root, |y| chart.backend_coord(&(0.0, y)), &g.names)
     })
 }
@@ -373,15 +368,17 @@ pub fn heatmap(h: &Heatmap) -> Result<String> {
         }
         legend_area.draw(&Rectangle::new([(10, top), (28, bottom)], BLACK.stroke_width(1)))?;
         for (y, v) in [(top, h.range.1), ((top + bottom) / 2, (h.range.0 + h.range.1) / 2.0), (bottom, h.range.0)] {
-            legend_area.draw(&Text::new(fmt_short(v), (32, y), text_style(11, HPos::Left, VPos::Center)))?;
+            legend_area.draw(&Text::new(fmt_short(v, h.range), (32, y), text_style(11, HPos::Left, VPos::Center)))?;
         }
         legend_area.draw(&Text::new(h.legend.to_string(), (10, top - 14), text_style(11, HPos::Left, VPos::Bottom)))?;
         Ok(())
     })
 }
 
-fn fmt_short(v: f64) -> String {
-    if v.abs() >= 1e4 {
+fn fmt_short(v: f64, range: (f64, f64)) -> String {
+    if range.1 - range.0 > 100.0 && v.abs() < 1e4 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1e4 {
         format!("{v:.1e}")
     } else if v.fract() == 0.0 {
         format!("{v:.0}")

@@ -307,7 +307,7 @@ fn model(s: &mut String, m: &ModelSection) -> Result<()> {
         writeln!(s, "<h3>Cross-validation (<code>--tune</code>)</h3>").unwrap();
         writeln!(
             s,
-            "<p>{} cells scored by {}-fold stratified cross-validation on {} rows; chosen: {}. The heatmap shows the coarse grid of the chosen transform and class weighting: C (the penalty for misclassified training flows) across, gamma (how local each support vector's influence is) down; the chosen cell is outlined.</p>",
+            "<p>{} cells scored by {}-fold stratified cross-validation on {} rows; chosen: {}. The heatmap shows the coarse grid of the chosen transform and class weighting: C (the penalty for misclassified training flows) across, gamma (how local each support vector's influence is) down; the chosen cell is outlined in red.</p>",
             t.cells,
             t.folds,
             grouped(t.rows as u64),
@@ -322,6 +322,9 @@ fn model(s: &mut String, m: &ModelSection) -> Result<()> {
             .iter()
             .position(|&g| g == t.chosen_log2_gamma)
             .zip(t.log2_c.iter().position(|&c| c == t.chosen_log2_c));
+        if highlight.is_none() {
+            writeln!(s, "<p>The chosen cell comes from the fine pass, between the points of this grid.</p>").unwrap();
+        }
         let title = format!("Cross-validated {} by C and gamma", t.metric);
         let svg = charts::heatmap(&Heatmap {
             title: &title,
