@@ -20,5 +20,5 @@ $NTC predict "$OUT/test.csv" -m "$OUT/model.cbor" --proba --keep id -o "$OUT/pre
 head -n 4 "$OUT/predicted.csv"
 echo "== evaluating on the test flows"
 $NTC evaluate "$OUT/test.csv" -m "$OUT/model.cbor"
-$NTC report "$OUT/test.csv" -m "$OUT/model.cbor" -o "$OUT/report.md"
-echo "== done: $OUT/model.cbor, $OUT/predicted.csv, $OUT/report.md"
+$NTC report "$OUT/test.csv" -m "$OUT/model.cbor" -o "$OUT/report.html"
+echo "== done: $OUT/model.cbor, $OUT/predicted.csv, $OUT/report.html (open it in a browser)"
