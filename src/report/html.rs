@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::charts::{self, Bars, GroupedBars, Heatmap, Palette};
-use super::{DataSection, DriftSection, Evaluation, ModelSection, Report};
+use super::{number, DataSection, DriftSection, Evaluation, ModelSection, Report};
 use crate::error::Result;
 
 /// Features in the drift chart (the table lists them all).
@@ -38,17 +38,6 @@ pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn num(v: f64) -> String {
-    if v.is_nan() {
-        "-".into()
-    } else if v.fract() == 0.0 && v.abs() < 1e12 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1e6 || v.abs() < 1e-3 {
-        format!("{v:.3e}")
-    } else {
-        format!("{v:.4}")
-    }
-}
 
 fn pct(v: f64) -> String {
     format!("{:.2}%", 100.0 * v)
@@ -249,7 +238,7 @@ fn data(s: &mut String, d: &DataSection) -> Result<()> {
     writeln!(
         s,
         "<details><summary>Statistics of every column (median {})</summary>",
-        if d.median_exact { "exact" } else { "from a seeded uniform sample of 100,000 rows" }
+        d.median_source()
     )
     .unwrap();
     writeln!(s, "<table><tr><th>column</th><th class=\"n\">min</th><th class=\"n\">median</th><th class=\"n\">max</th><th class=\"n\">missing</th><th class=\"n\">non-finite</th><th class=\"n\">not numeric</th></tr>").unwrap();
@@ -258,9 +247,9 @@ fn data(s: &mut String, d: &DataSection) -> Result<()> {
             s,
             "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&c.name),
-            num(c.min),
-            num(c.median),
-            num(c.max),
+            number(c.min),
+            number(c.median),
+            number(c.max),
             c.missing,
             c.non_finite,
             c.text
@@ -280,7 +269,7 @@ fn model(s: &mut String, m: &ModelSection) -> Result<()> {
     row("classes", format!("{} ({})", m.rows_per_class.len(), esc(&m.class_map)));
     row(
         "RBF SVM",
-        format!("C {}, gamma {:.4e}, class weight {}, one-vs-one", num(m.c), m.gamma, esc(&m.class_weight)),
+        format!("C {}, gamma {:.4e}, class weight {}, one-vs-one", number(m.c), m.gamma, esc(&m.class_weight)),
     );
     row("features", format!("{}, transform {}, oversampling {}", m.features, esc(&m.transform), esc(&m.oversample)));
     row("support vectors", grouped(m.support_vectors as u64));

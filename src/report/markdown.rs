@@ -4,19 +4,8 @@ use std::fmt::Write;
 
 use crate::model::Model;
 
-use super::Report;
+use super::{number, Report};
 
-fn num(v: f64) -> String {
-    if v.is_nan() {
-        "-".into()
-    } else if v.fract() == 0.0 && v.abs() < 1e12 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1e6 || v.abs() < 1e-3 {
-        format!("{v:.4e}")
-    } else {
-        format!("{v:.4}")
-    }
-}
 
 /// Renders the report; `model` is the model the report was made with (for its card).
 pub fn render(r: &Report, model: Option<&Model>) -> String {
@@ -63,7 +52,7 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
     writeln!(
         s,
         "Median {}.\n",
-        if d.median_exact { "exact" } else { "estimated from a seeded uniform sample of 100,000 rows" }
+        d.median_source()
     )
     .unwrap();
     writeln!(s, "| column | min | median | max | missing | non-finite | not numeric |\n|---|---:|---:|---:|---:|---:|---:|").unwrap();
@@ -72,9 +61,9 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
             s,
             "| {} | {} | {} | {} | {} | {} | {} |",
             c.name,
-            num(c.min),
-            num(c.median),
-            num(c.max),
+            number(c.min),
+            number(c.median),
+            number(c.max),
             c.missing,
             c.non_finite,
             c.text

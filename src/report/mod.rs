@@ -190,6 +190,30 @@ pub fn build(reader: &mut FlowReader, file_name: &str, model: Option<&Model>, o:
     Ok(Report { file_name: file_name.to_string(), data, model: model.map(model_section), evaluation, drift })
 }
 
+impl DataSection {
+    /// Where the medians come from.
+    pub fn median_source(&self) -> &'static str {
+        if self.median_exact {
+            "exact"
+        } else {
+            "from a seeded uniform sample of 100,000 rows"
+        }
+    }
+}
+
+/// A statistic for a table: integers as integers, very large or small values in scientific notation.
+pub fn number(v: f64) -> String {
+    if v.is_nan() {
+        "-".into()
+    } else if v.fract() == 0.0 && v.abs() < 1e12 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1e6 || v.abs() < 1e-3 {
+        format!("{v:.4e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
 fn data_section(p: &DataProfile) -> DataSection {
     let mut class_counts: Vec<(String, u64)> = p.classes.iter().cloned().zip(p.class_rows.iter().copied()).collect();
     class_counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
