@@ -3,6 +3,7 @@
 //! palettes (Okabe-Ito for categories, viridis for magnitudes, purple-orange
 //! for signed values).
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -70,6 +71,29 @@ fn shorten(s: &str, max: usize) -> String {
     }
 }
 
+type RowsChart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Axes for `n` rows of horizontal bars over `0..x_max`, row 0 at the top; the rows' names are drawn by [`row_labels`].
+fn rows_chart<'a, 'b>(root: &'a Area<'b>, title: &str, x_desc: &str, x_max: f64, n: usize) -> std::result::Result<RowsChart<'a, 'b>, Box<dyn std::error::Error>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 17))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(190)
+        .build_cartesian_2d(0f64..x_max, n as f64..0f64)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_desc(x_desc)
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .light_line_style(GRID_LIGHT)
+        .bold_line_style(GRID_BOLD)
+        .draw()?;
+    Ok(chart)
+}
+
 /// One horizontal bar per row; bars above `threshold` (when given) in the alert colour, with a line there.
 pub struct Bars<'a> {
     pub title: &'a str,
@@ -84,22 +108,7 @@ pub fn bars(b: &Bars) -> Result<String> {
     let n = b.names.len().max(1);
     let max = b.values.iter().copied().fold(b.threshold.unwrap_or(0.0), f64::max).max(1e-12) * 1.18;
     svg(70 + 22 * n as u32 + 50, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(b.title, (FONT, 17))
-            .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(190)
-            .build_cartesian_2d(0f64..max, n as f64..0f64)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_desc(b.x_desc)
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .light_line_style(GRID_LIGHT)
-            .bold_line_style(GRID_BOLD)
-            .draw()?;
+        let mut chart = rows_chart(root, b.title, b.x_desc, max, n)?;
         for (i, &v) in b.values.iter().enumerate() {
             let y = i as f64;
             let color = match b.threshold {
@@ -134,22 +143,7 @@ pub fn grouped_bars(g: &GroupedBars) -> Result<String> {
     let s = g.series.len().max(1);
     let height = 90 + (10 * s as u32 + 10) * n as u32 + 50;
     svg(height, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(g.title, (FONT, 17))
-            .margin(12)
-            .x_label_area_size(42)
-            .y_label_area_size(190)
-            .build_cartesian_2d(0f64..g.x_max, n as f64..0f64)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_desc(g.x_desc)
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .light_line_style(GRID_LIGHT)
-            .bold_line_style(GRID_BOLD)
-            .draw()?;
+        let mut chart = rows_chart(root, g.title, g.x_desc, g.x_max, n)?;
         let h = 0.8 / s as f64;
         for (k, (name, values)) in g.series.iter().enumerate() {
             let color = CATEGORICAL[k % CATEGORICAL.len()];
