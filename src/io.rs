@@ -1,9 +1,14 @@
 //! Output files that are either complete or absent: everything is written to
 //! a temporary file in the target's directory and renamed into place only
 //! when complete, so an interrupted run never leaves a partial file behind.
+//! A rename is atomic, so two runs writing the same path leave one of their
+//! files, never a mixture. On SIGINT, SIGTERM or SIGHUP the temporary files
+//! are removed before exiting ([`clean_up_on_signals`]); on an error they
+//! are removed as they are dropped.
 
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use tempfile::NamedTempFile;
 
@@ -11,15 +16,75 @@ use crate::error::{display_path, Error, Result};
 
 /// Where a command's main output goes: stdout (`-`) or a file written atomically.
 pub enum Output {
-    Stdout(BufWriter<io::Stdout>),
-    File { tmp: BufWriter<NamedTempFile>, target: PathBuf },
+    Stdout(StdoutBuf),
+    File { tmp: BufWriter<NamedTempFile>, target: PathBuf, _pending: Pending },
+}
+
+/// Buffered stdout whose unwritten rest is dropped, not written, when the
+/// run fails before [`Output::commit`]: a failed run adds as little as it can to a pipeline.
+pub struct StdoutBuf(BufWriter<io::Stdout>);
+
+impl Drop for StdoutBuf {
+    fn drop(&mut self) {
+        let w = std::mem::replace(&mut self.0, BufWriter::with_capacity(0, io::stdout()));
+        let _ = w.into_parts();
+    }
+}
+
+/// Temporary files not yet renamed into place, for the signal handler to remove.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn pending() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A temporary file's entry in [`PENDING`], removed when the file is renamed or dropped.
+pub struct Pending(PathBuf);
+
+impl Pending {
+    fn new(path: &Path) -> Self {
+        pending().push(path.to_path_buf());
+        Pending(path.to_path_buf())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        pending().retain(|p| p != &self.0);
+    }
+}
+
+/// Removes unfinished output files and exits 128 + the signal number on
+/// SIGINT, SIGTERM and SIGHUP (`kill`, Ctrl-C, a cron job's timeout).
+pub fn clean_up_on_signals() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else { return };
+        std::thread::spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                // Held until exit: a rename in progress finishes first, and no new one starts.
+                let files = pending();
+                for p in files.iter() {
+                    let _ = std::fs::remove_file(p);
+                }
+                let name = match sig {
+                    SIGINT => "SIGINT",
+                    SIGTERM => "SIGTERM",
+                    _ => "SIGHUP",
+                };
+                eprintln!("ntc: interrupted by {name}; no output file was written or replaced");
+                std::process::exit(128 + sig);
+            }
+        });
+    }
 }
 
 impl Output {
     /// Opens `-` as stdout, anything else as a temporary file beside the target.
     pub fn create(path: &Path) -> Result<Output> {
         if path.as_os_str() == "-" {
-            return Ok(Output::Stdout(BufWriter::with_capacity(1 << 16, io::stdout())));
+            return Ok(Output::Stdout(StdoutBuf(BufWriter::with_capacity(1 << 16, io::stdout()))));
         }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -43,18 +108,22 @@ impl Output {
         let tmp = builder
             .tempfile_in(&dir)
             .map_err(|e| Error::input(format!("{}: cannot create a file in {}: {e}", path.display(), dir.display())))?;
-        Ok(Output::File { tmp: BufWriter::with_capacity(1 << 16, tmp), target: path.to_path_buf() })
+        let entry = Pending::new(tmp.path());
+        Ok(Output::File { tmp: BufWriter::with_capacity(1 << 16, tmp), target: path.to_path_buf(), _pending: entry })
     }
 
     /// Flushes and, for a file, renames it into place.
     pub fn commit(self) -> Result<()> {
         match self {
-            Output::Stdout(mut w) => w.flush().map_err(Into::into),
-            Output::File { tmp, target } => {
+            Output::Stdout(mut w) => w.0.flush().map_err(Into::into),
+            Output::File { tmp, target, _pending } => {
                 let tmp = tmp.into_inner().map_err(|e| e.into_error())?;
                 tmp.as_file().sync_all()?;
-                tmp.persist(&target)
-                    .map_err(|e| Error::input(format!("{}: cannot write: {}", display_path(&target), e.error)))?;
+                // Not while the signal handler is removing files.
+                let lock = pending();
+                let persisted = tmp.persist(&target);
+                drop(lock);
+                persisted.map_err(|e| Error::input(format!("{}: cannot write: {}", display_path(&target), e.error)))?;
                 Ok(())
             }
         }
@@ -64,19 +133,19 @@ impl Output {
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Output::Stdout(w) => w.write(buf),
+            Output::Stdout(w) => w.0.write(buf),
             Output::File { tmp, .. } => tmp.write(buf),
         }
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
-            Output::Stdout(w) => w.write_all(buf),
+            Output::Stdout(w) => w.0.write_all(buf),
             Output::File { tmp, .. } => tmp.write_all(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Output::Stdout(w) => w.flush(),
+            Output::Stdout(w) => w.0.flush(),
             Output::File { tmp, .. } => tmp.flush(),
         }
     }

@@ -8,6 +8,7 @@ use clap::Parser;
 
 fn main() {
     let cli = cmd::Cli::parse();
+    ntc::io::clean_up_on_signals();
     if let Err(e) = cmd::run(cli) {
         if ntc::io::is_broken_pipe(&e) {
             // `ntc predict ... | head`: the reader left, nothing went wrong.

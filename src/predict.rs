@@ -4,7 +4,8 @@
 
 use std::io::Write;
 
-use crate::data::reader::FlowReader;
+use crate::data::reader::{FlowReader, Reject};
+use crate::data::rejects::RejectsFile;
 use crate::data::schema::ID_COLUMN;
 use crate::error::{Error, Result};
 use crate::metrics::{Confusion, Metrics};
@@ -26,13 +27,16 @@ pub enum Keep {
 /// Rows read and classified at once.
 pub const BATCH_ROWS: usize = 16384;
 
-/// Classifies every row of `reader` and writes CSV to `out`. Returns the row count.
+/// Classifies every row of `reader` and writes CSV to `out`, one output row
+/// per accepted input row, in input order. Records the reader set aside
+/// (`--on-error skip`) go to `rejects`. Returns the number of rows predicted.
 pub fn predict_csv<W: Write>(
     model: &Model,
     reader: &mut FlowReader,
     out: W,
     keep: Keep,
     proba: bool,
+    mut rejects: Option<&mut RejectsFile>,
     progress: &Progress,
 ) -> Result<u64> {
     if proba && !model.svm.has_probability() {
@@ -84,10 +88,16 @@ pub fn predict_csv<W: Write>(
             }
             w.write_byte_record(&record).map_err(csv_write_err)?;
         }
+        if let Some(r) = rejects.as_deref_mut() {
+            r.write_merged(&batch.rejects, &[])?;
+        }
         rows += batch.len() as u64;
-        progress.inc(batch.len() as u64);
+        progress.inc(batch.records_read() as u64);
         Ok(())
     })?;
+    if rows == 0 && rejects.is_none_or(|r| r.count() == 0) {
+        return Err(Error::input(format!("{}: no data rows (header only)", reader.name())));
+    }
     w.flush()?;
     Ok(rows)
 }
@@ -100,41 +110,61 @@ fn csv_write_err(e: csv::Error) -> Error {
 }
 
 /// Scores the model on a labelled CSV (labels in the model's label column,
-/// mapped to classes as in training).
-pub fn score(model: &Model, reader: &mut FlowReader, progress: &Progress) -> Result<Metrics> {
+/// mapped to classes as in training). With `rejects`, records the reader set
+/// aside and rows whose label the model cannot score go there instead of
+/// stopping the run.
+pub fn score(
+    model: &Model,
+    reader: &mut FlowReader,
+    mut rejects: Option<&mut RejectsFile>,
+    progress: &Progress,
+) -> Result<Metrics> {
     let label = &model.training.label_column;
     let plan = reader.plan(&model.preprocessor.features, Some(label))?;
     let k = model.classes.len();
     let predictor = Predictor::new(&model.svm);
     let mut confusion = Confusion::new(k);
     let name = reader.name().to_string();
+    let unknown = |l: &str| -> std::result::Result<usize, String> {
+        let class = model.class_map.class_of(l).ok_or_else(|| format!("label '{l}' is not in the model's class mapping"))?;
+        model.classes.iter().position(|c| *c == class).ok_or_else(|| {
+            format!("class '{class}' was never seen in training (model classes: {})", model.classes.join(", "))
+        })
+    };
     reader.for_each_batch(&plan, BATCH_ROWS, |batch| {
+        // The class of each row; None for a row set aside.
         let mut truth = Vec::with_capacity(batch.len());
-        for (l, &line) in batch.labels.iter().zip(&batch.lines) {
-            let class = model.class_map.class_of(l).ok_or_else(|| {
-                Error::at(&name, line, Some(label), format!("label '{l}' is not in the model's class mapping"))
-            })?;
-            let idx = model.classes.iter().position(|c| *c == class).ok_or_else(|| {
-                Error::at(
-                    &name,
-                    line,
-                    Some(label),
-                    format!("class '{class}' was never seen in training (model classes: {})", model.classes.join(", ")),
-                )
-            })?;
-            truth.push(idx);
+        let mut unscored = Vec::new();
+        for (i, (l, &line)) in batch.labels.iter().zip(&batch.lines).enumerate() {
+            match (unknown(l), rejects.is_some()) {
+                (Ok(idx), _) => truth.push(Some(idx)),
+                (Err(msg), true) => {
+                    let reason = format!("column '{label}': {msg}");
+                    unscored.push(Reject { line, reason, raw: batch.raw(i).to_vec() });
+                    truth.push(None);
+                }
+                (Err(msg), false) => return Err(Error::at(&name, line, Some(label), msg)),
+            }
+        }
+        if let Some(r) = rejects.as_deref_mut() {
+            r.write_merged(&batch.rejects, &unscored)?;
         }
         model.preprocessor.transform_rows(&mut batch.features);
         let pred = predictor.predict(&batch.features, false);
         for (t, p) in truth.into_iter().zip(pred.class) {
-            confusion.add(t, p);
+            if let Some(t) = t {
+                confusion.add(t, p);
+            }
         }
-        progress.inc(batch.len() as u64);
+        progress.inc(batch.records_read() as u64);
         Ok(())
     })?;
     let m = confusion.metrics(&model.classes);
     if m.rows == 0 {
-        return Err(Error::input(format!("{}: no data rows (header only)", reader.name())));
+        return Err(Error::input(match rejects.map_or(0, |r| r.count()) {
+            0 => format!("{}: no data rows (header only)", reader.name()),
+            n => format!("{}: no row could be scored: all {n} records were rejected", reader.name()),
+        }));
     }
     Ok(m)
 }

@@ -1,6 +1,5 @@
 use std::path::PathBuf;
 
-use ntc::data::reader::FlowReader;
 use ntc::model::Model;
 use ntc::predict::score;
 
@@ -14,14 +13,17 @@ pub struct Args {
     /// Print the metrics as one JSON object.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub bad: super::BadRecords,
 }
 
 pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     let model = Model::load(&a.model)?;
-    let mut reader = FlowReader::open(&a.csv)?;
+    let (mut reader, mut rejects) = a.bad.open(&a.csv)?;
     let progress = ntc::progress::Progress::rows("scoring", quiet);
-    let m = score(&model, &mut reader, &progress)?;
+    let m = score(&model, &mut reader, rejects.as_mut(), &progress)?;
     drop(progress);
+    super::finish_rejects(rejects, m.rows, quiet)?;
     let text = if a.json { format!("{}\n", m.to_json()) } else { m.to_table() };
     super::print_stdout(&text)
 }

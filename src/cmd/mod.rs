@@ -6,7 +6,11 @@ pub mod report;
 pub mod synth;
 pub mod train;
 
+use std::path::{Path, PathBuf};
+
 use clap::{Parser, Subcommand};
+use ntc::data::reader::{FlowReader, OnError};
+use ntc::data::rejects::RejectsFile;
 
 /// Classify network traffic flows (CICFlowMeter CSV) with an RBF-kernel SVM.
 #[derive(Parser, Debug)]
@@ -46,6 +50,50 @@ pub fn run(cli: Cli) -> ntc::Result<()> {
 
 /// Default model path of every subcommand.
 pub const DEFAULT_MODEL: &str = "models/ntc.cbor";
+
+/// `--on-error` and `--rejects`, shared by the commands that read flows record by record.
+#[derive(clap::Args, Debug)]
+pub struct BadRecords {
+    /// What to do with a record that cannot be read (wrong field count, a cell that is not a number, an
+    /// unknown label): `fail` stops with its line and column, `skip` sets it aside in --rejects and goes on.
+    #[arg(long, value_enum, default_value_t = OnError::Fail)]
+    pub on_error: OnError,
+    /// With `--on-error skip`: CSV file receiving every rejected record verbatim, after its line number and the reason.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
+}
+
+impl BadRecords {
+    /// Opens the input with this policy, and the rejects file when skipping.
+    pub fn open(&self, csv: &Path) -> ntc::Result<(FlowReader, Option<RejectsFile>)> {
+        let rejects_path = match (self.on_error, &self.rejects) {
+            (OnError::Skip, Some(p)) => Some(p),
+            (OnError::Skip, None) => {
+                return Err(ntc::Error::input("--on-error skip needs --rejects FILE: rejected records are never dropped silently"))
+            }
+            (OnError::Fail, Some(_)) => return Err(ntc::Error::input("--rejects needs --on-error skip")),
+            (OnError::Fail, None) => None,
+        };
+        let reader = FlowReader::open_with(csv, self.on_error)?;
+        let rejects = rejects_path.map(|p| RejectsFile::create(p, reader.headers())).transpose()?;
+        Ok((reader, rejects))
+    }
+}
+
+/// Puts the rejects file in place and, unless quiet, says how many records went where.
+pub fn finish_rejects(rejects: Option<RejectsFile>, accepted: u64, quiet: bool) -> ntc::Result<()> {
+    let Some(r) = rejects else { return Ok(()) };
+    let path = r.path().display().to_string();
+    let rejected = r.commit()?;
+    if !quiet {
+        eprintln!(
+            "{} records read: {accepted} accepted, {rejected} rejected{}",
+            accepted + rejected,
+            if rejected > 0 { format!(" (written to {path} with their line numbers and reasons)") } else { String::new() }
+        );
+    }
+    Ok(())
+}
 
 /// Writes a command's result to stdout (a closed pipe is handled by `main`).
 pub fn print_stdout(text: &str) -> ntc::Result<()> {

@@ -75,12 +75,12 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     }
     match &r.drift {
         Some(d) if a.fail_on_drift && d.drifted => Err(ntc::Error::Drift(format!(
-            "drift: {} of {} features shifted (PSI > {}), predicted class mix PSI {:.3}; report in {}",
+            "drift: {} of {} features shifted (PSI > {}), predicted class mix PSI {:.3}; report {}",
             d.shifted_features,
             d.features.len(),
             d.psi_threshold,
             d.class_mix.psi,
-            display_path(&a.output)
+            if a.output.as_os_str() == "-" { "on stdout".to_string() } else { format!("in {}", a.output.display()) }
         ))),
         _ => Ok(()),
     }

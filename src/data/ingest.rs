@@ -7,7 +7,8 @@
 //! counts against the process' memory), skips chunks holding no sampled row,
 //! and keeps only the sampled rows. Polars parses each chunk in parallel;
 //! when it rejects one, the line-by-line reader finds the exact line and
-//! column to report.
+//! column to report. A gzip file cannot be read from the middle, so its
+//! second pass streams the whole file through the line-by-line reader.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -51,6 +52,8 @@ pub struct Labels {
     pub header: Vec<u8>,
     pub chunk_starts: Vec<u64>,
     pub chunk_rows: usize,
+    /// The file is gzip: `chunk_starts` are offsets in its decompressed text.
+    pub gzip: bool,
 }
 
 /// Rows per chunk of pass 2 (a few tens of MB of CSV).
@@ -99,6 +102,7 @@ fn read_labels_in_chunks(path: &Path, label: &str, chunk_rows: usize) -> Result<
     }
     labels.chunk_starts.push(r.bytes_read());
     labels.header = r.header_bytes();
+    labels.gzip = r.is_gzip();
     let digest = hash.finish();
     Ok((labels, digest))
 }
@@ -112,6 +116,9 @@ pub fn read_rows(
     rows: Option<&[usize]>,
     labels: &Labels,
 ) -> Result<LabelledRows> {
+    if labels.gzip {
+        return read_rows_streaming(path, features, label, rows, labels);
+    }
     let d = features.len();
     let mut dtypes = Schema::default();
     for f in features {
@@ -179,12 +186,53 @@ pub fn read_rows(
         }
         data.extend_from_slice(&values);
     }
-    let out_labels = match rows {
+    labelled(data, d, rows, labels)
+}
+
+fn labelled(data: Vec<f64>, d: usize, rows: Option<&[usize]>, labels: &Labels) -> Result<LabelledRows> {
+    let out_labels: Vec<String> = match rows {
         Some(k) => k.iter().map(|&i| labels.get(i).to_string()).collect(),
         None => (0..labels.len()).map(|i| labels.get(i).to_string()).collect(),
     };
-    let x = Array2::from_shape_vec((n_out, d), data).map_err(|e| anyhow::anyhow!(e))?;
+    let x = Array2::from_shape_vec((out_labels.len(), d), data).map_err(|e| anyhow::anyhow!(e))?;
     Ok(LabelledRows { x, labels: out_labels })
+}
+
+/// [`read_rows`] for a file that cannot be read from the middle (gzip): every record is parsed, the wanted ones kept.
+fn read_rows_streaming(
+    path: &Path,
+    features: &[String],
+    label: &str,
+    rows: Option<&[usize]>,
+    labels: &Labels,
+) -> Result<LabelledRows> {
+    let d = features.len();
+    let mut r = FlowReader::open(path)?;
+    let plan = r.plan(features, Some(label))?;
+    let mut data = Vec::with_capacity(rows.map_or(labels.len(), <[usize]>::len) * d);
+    let (mut row, mut next) = (0usize, 0usize);
+    r.for_each_batch(&plan, CHUNK_ROWS, |batch| {
+        match rows {
+            None => data.extend_from_slice(&batch.features),
+            Some(wanted) => {
+                while next < wanted.len() && wanted[next] < row + batch.len() {
+                    let i = wanted[next] - row;
+                    data.extend_from_slice(&batch.features[i * d..(i + 1) * d]);
+                    next += 1;
+                }
+            }
+        }
+        row += batch.len();
+        Ok(())
+    })?;
+    if row != labels.len() {
+        return Err(Error::input(format!(
+            "{}: {row} rows on the second read, {} on the first (did the file change while training?)",
+            display_path(path),
+            labels.len()
+        )));
+    }
+    labelled(data, d, rows, labels)
 }
 
 /// Re-reads the file line by line to name the line and column Polars choked on.

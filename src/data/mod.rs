@@ -4,5 +4,6 @@
 pub mod classes;
 pub mod ingest;
 pub mod reader;
+pub mod rejects;
 pub mod sample;
 pub mod schema;

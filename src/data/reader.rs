@@ -3,7 +3,14 @@
 //!
 //! It reads records one by one with the `csv` crate, so that memory stays
 //! bounded whatever the file size, every error names its exact line, and
-//! `predict` can copy input columns through byte for byte.
+//! `predict` can copy input columns through byte for byte. Gzip input
+//! (`.csv.gz`, or any file starting with gzip's magic bytes) is decompressed
+//! on the fly.
+//!
+//! With [`OnError::Skip`] a record that cannot be read (wrong number of
+//! fields, a cell that is not a number, an empty label) does not stop the
+//! read: it is handed back as a [`Reject`] holding its line number, the
+//! reason and its bytes exactly as they were in the input.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -26,6 +33,27 @@ pub struct ColumnPlan {
     pub label_idx: Option<usize>,
 }
 
+/// What to do with a record that cannot be read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnError {
+    /// Stop at the first bad record with an error naming its line and column.
+    #[default]
+    Fail,
+    /// Set bad records aside (see `--rejects`) and go on.
+    Skip,
+}
+
+/// A record set aside by [`OnError::Skip`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// Why it was rejected (`column 'x': 'abc' is not a number`).
+    pub reason: String,
+    /// The record's bytes as in the input, without its line end.
+    pub raw: Vec<u8>,
+}
+
 /// A batch of consecutive records.
 #[derive(Default)]
 pub struct Batch {
@@ -39,6 +67,12 @@ pub struct Batch {
     pub lines: Vec<u64>,
     /// Byte offset in the input where each record starts.
     pub offsets: Vec<u64>,
+    /// With [`OnError::Skip`]: the records of this stretch of input that were set aside, in input order.
+    pub rejects: Vec<Reject>,
+    /// With [`OnError::Skip`]: the input bytes of every accepted record, back to back
+    /// (`raw_ends[i]` is where record i ends), so that a later check can reject it too.
+    raw_bytes: Vec<u8>,
+    raw_ends: Vec<usize>,
 }
 
 impl Batch {
@@ -48,12 +82,27 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
+    /// Records read into this batch, accepted or rejected.
+    pub fn records_read(&self) -> usize {
+        self.records.len() + self.rejects.len()
+    }
+    /// The input bytes of accepted record `i` (empty unless reading with [`OnError::Skip`]).
+    pub fn raw(&self, i: usize) -> &[u8] {
+        if self.raw_ends.is_empty() {
+            return &[];
+        }
+        let start = if i == 0 { 0 } else { self.raw_ends[i - 1] };
+        &self.raw_bytes[start..self.raw_ends[i]]
+    }
     fn clear(&mut self) {
         self.records.clear();
         self.features.clear();
         self.labels.clear();
         self.lines.clear();
         self.offsets.clear();
+        self.rejects.clear();
+        self.raw_bytes.clear();
+        self.raw_ends.clear();
     }
 }
 
@@ -66,11 +115,66 @@ pub struct FlowReader {
     /// Added to the csv crate's line numbers and record offsets (1 for CRLF
     /// files: it places a record's start at the `\n` of the previous `\r\n`).
     line_fix: u64,
+    /// The input's bytes since the last record, kept when records may be rejected.
+    tape: Option<Tape>,
+    /// The input is gzip, decompressed on the fly.
+    gzip: bool,
 }
 
+/// Bytes read from the input, from offset `start` on: lets a rejected record be copied out verbatim.
+#[derive(Default)]
+struct TapeBuf {
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+type Tape = Arc<Mutex<TapeBuf>>;
+
+/// Passes reads through, keeping a copy of the bytes on the tape.
+struct TapeReader<R> {
+    inner: R,
+    tape: Tape,
+}
+
+impl<R: Read> Read for TapeReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.tape.lock().unwrap().bytes.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Consumed tape bytes are dropped once this many have gathered (dropping on every record would copy the rest each time).
+const TAPE_TRIM: u64 = 4 << 20;
+
+/// Why one record was not read, before it is tied to a file and line.
+struct RecordError {
+    column: Option<String>,
+    msg: String,
+    /// The record has more or fewer fields than the header.
+    ragged: bool,
+}
+
+impl RecordError {
+    fn reason(&self) -> String {
+        match &self.column {
+            Some(c) => format!("column '{c}': {}", self.msg),
+            None => self.msg.clone(),
+        }
+    }
+}
+
+/// Gzip's first two bytes.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 impl FlowReader {
-    /// Opens a CSV file, or stdin for `-`, and reads its header.
+    /// Opens a CSV file, or stdin for `-`, and reads its header. Bad records are errors.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, OnError::Fail)
+    }
+
+    /// Opens a CSV file, or stdin for `-`, and reads its header.
+    pub fn open_with(path: &Path, on_error: OnError) -> Result<Self> {
         let name = display_path(path);
         let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
             // `Stdin`, not its lock: the reader may move to a read-ahead thread.
@@ -82,7 +186,7 @@ impl FlowReader {
             }
             Box::new(BufReader::with_capacity(1 << 20, f))
         };
-        Self::from_reader(name, input)
+        Self::from_reader_with(name, input, on_error)
     }
 
     /// Like [`FlowReader::open`], also hashing every byte read (SHA-256).
@@ -95,14 +199,33 @@ impl FlowReader {
     }
 
     pub fn from_reader(name: String, input: Box<dyn Read + Send>) -> Result<Self> {
+        Self::from_reader_with(name, input, OnError::Fail)
+    }
+
+    pub fn from_reader_with(name: String, input: Box<dyn Read + Send>, on_error: OnError) -> Result<Self> {
+        let read_err = |e: io::Error| Error::input(format!("{name}: read error: {e}"));
+        let mut input = BufReader::with_capacity(1 << 16, input);
+        let gzip = input.fill_buf().map_err(read_err)?.starts_with(&GZIP_MAGIC);
+        let input: Box<dyn Read + Send> = if gzip {
+            Box::new(flate2::read::MultiGzDecoder::new(input))
+        } else {
+            Box::new(input)
+        };
+        let tape = (on_error == OnError::Skip).then(Tape::default);
+        let input: Box<dyn Read + Send> = match &tape {
+            Some(t) => Box::new(TapeReader { inner: input, tape: Arc::clone(t) }),
+            None => input,
+        };
         // The csv crate counts a CRLF record's line one short: look at the
         // first line ending to know whether to correct.
         let mut input = BufReader::with_capacity(1 << 16, input);
-        let head = input.fill_buf().map_err(|e| Error::input(format!("{name}: read error: {e}")))?;
+        let head = input.fill_buf().map_err(read_err)?;
         let crlf = head.iter().position(|&b| b == b'\n').is_some_and(|i| i > 0 && head[i - 1] == b'\r');
+        // Field counts are checked here, not by the csv crate, so that a
+        // ragged record can be set aside and the read go on.
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
-            .flexible(false)
+            .flexible(true)
             .buffer_capacity(1 << 20)
             .from_reader(Box::new(input) as Box<dyn Read + Send>);
         let raw_headers = rdr
@@ -128,11 +251,16 @@ impl FlowReader {
                 return Err(Error::at(&name, 1, Some(h), "duplicate column name in header"));
             }
         }
-        Ok(FlowReader { name, rdr, headers, raw_headers, record: csv::ByteRecord::new(), line_fix: crlf as u64 })
+        Ok(FlowReader { name, rdr, headers, raw_headers, record: csv::ByteRecord::new(), line_fix: crlf as u64, tape, gzip })
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// True when the input is gzip (its byte offsets are those of the decompressed text).
+    pub fn is_gzip(&self) -> bool {
+        self.gzip
     }
 
     pub fn headers(&self) -> &[String] {
@@ -193,35 +321,102 @@ impl FlowReader {
         Ok(ColumnPlan { feature_idx, feature_names: features.to_vec(), label_idx })
     }
 
-    /// Reads up to `max` records into `batch` (cleared first). Returns the number read; 0 at end of input.
+    /// Reads up to `max` records into `batch` (cleared first). Returns the
+    /// number read, rejected ones included; 0 at end of input.
     pub fn next_batch(&mut self, plan: &ColumnPlan, max: usize, batch: &mut Batch) -> Result<usize> {
         batch.clear();
-        while batch.len() < max {
+        while batch.records_read() < max {
             if !self.read_record()? {
                 break;
             }
             let pos = self.record.position();
             let line = pos.map(|p| p.line() + self.line_fix).unwrap_or(0);
-            batch.offsets.push(pos.map(|p| p.byte() + self.line_fix).unwrap_or(0));
-            for (k, &i) in plan.feature_idx.iter().enumerate() {
-                let v = parse_cell(&self.record[i])
-                    .ok_or_else(|| self.bad_cell(line, &plan.feature_names[k], &self.record[i]))?;
-                batch.features.push(v);
-            }
-            if let Some(li) = plan.label_idx {
-                let l = std::str::from_utf8(&self.record[li]).map_err(|_| {
-                    Error::at(&self.name, line, Some(&self.headers[li]), "label is not valid UTF-8")
-                })?;
-                let l = l.trim();
-                if l.is_empty() {
-                    return Err(Error::at(&self.name, line, Some(&self.headers[li]), "empty label"));
+            let start = pos.map(|p| p.byte() + self.line_fix).unwrap_or(0);
+            let n_features = batch.features.len();
+            match self.parse_record(plan, &mut batch.features, &mut batch.labels) {
+                Ok(()) => {
+                    if self.tape.is_some() {
+                        let (raw, _) = self.take_raw(start);
+                        batch.raw_bytes.extend_from_slice(&raw);
+                        batch.raw_ends.push(batch.raw_bytes.len());
+                    }
+                    batch.offsets.push(start);
+                    batch.lines.push(line);
+                    batch.records.push(self.record.clone());
                 }
-                batch.labels.push(l.to_string());
+                Err(e) if self.tape.is_some() => {
+                    batch.features.truncate(n_features);
+                    let (raw, line_end) = self.take_raw(start);
+                    let reason = match (e.ragged, line_end) {
+                        (true, false) => format!("{} (the last line, and it has no line end: truncated file?)", e.msg),
+                        (true, true) => format!("{} (truncated or malformed line?)", e.msg),
+                        _ => e.reason(),
+                    };
+                    batch.rejects.push(Reject { line, reason, raw });
+                }
+                Err(e) => {
+                    let msg = if e.ragged { format!("{} (truncated or malformed line?)", e.msg) } else { e.msg };
+                    return Err(Error::at(&self.name, line, e.column.as_deref(), msg));
+                }
             }
-            batch.lines.push(line);
-            batch.records.push(self.record.clone());
         }
-        Ok(batch.len())
+        Ok(batch.records_read())
+    }
+
+    /// Checks `self.record` and appends its features (and label) on success; nothing on failure.
+    fn parse_record(&self, plan: &ColumnPlan, features: &mut Vec<f64>, labels: &mut Vec<String>) -> Result<(), RecordError> {
+        let rec = &self.record;
+        if rec.len() != self.headers.len() {
+            return Err(RecordError {
+                column: None,
+                msg: format!("expected {} fields like the header, found {}", self.headers.len(), rec.len()),
+                ragged: true,
+            });
+        }
+        let label = match plan.label_idx {
+            Some(li) => {
+                let err = |msg: &str| RecordError { column: Some(self.headers[li].clone()), msg: msg.into(), ragged: false };
+                let l = std::str::from_utf8(&rec[li]).map_err(|_| err("label is not valid UTF-8"))?.trim();
+                if l.is_empty() {
+                    return Err(err("empty label"));
+                }
+                Some(l.to_string())
+            }
+            None => None,
+        };
+        let n = features.len();
+        for (k, &i) in plan.feature_idx.iter().enumerate() {
+            match parse_cell(&rec[i]) {
+                Some(v) => features.push(v),
+                None => {
+                    features.truncate(n);
+                    return Err(bad_cell(&plan.feature_names[k], &rec[i]));
+                }
+            }
+        }
+        labels.extend(label);
+        Ok(())
+    }
+
+    /// The input bytes of the record that starts at `start` and was just
+    /// read, without its line end, and whether it had one (only the last line can lack it).
+    fn take_raw(&self, start: u64) -> (Vec<u8>, bool) {
+        let end = self.rdr.position().byte();
+        let mut tape = self.tape.as_ref().expect("reading with a tape").lock().unwrap();
+        let from = (start.saturating_sub(tape.start) as usize).min(tape.bytes.len());
+        let to = (end.saturating_sub(tape.start) as usize).clamp(from, tape.bytes.len());
+        let mut raw = &tape.bytes[from..to];
+        let line_end = matches!(raw.last(), Some(b'\n' | b'\r'));
+        while let [rest @ .., b'\n' | b'\r'] = raw {
+            raw = rest;
+        }
+        let raw = raw.to_vec();
+        if end - tape.start > TAPE_TRIM {
+            let cut = to;
+            tape.bytes.drain(..cut);
+            tape.start += cut as u64;
+        }
+        (raw, line_end)
     }
 
     /// Calls `f` on each batch of up to `max` records, in input order, while
@@ -262,12 +457,6 @@ impl FlowReader {
         }
     }
 
-    fn bad_cell(&self, line: u64, column: &str, cell: &[u8]) -> Error {
-        let shown = String::from_utf8_lossy(cell);
-        let shown: String = shown.chars().take(40).collect();
-        Error::at(&self.name, line, Some(column), format!("'{shown}' is not a number"))
-    }
-
     /// Reads every remaining record, checking the planned columns; the first
     /// bad one is returned as an error. Used to locate what a faster reader rejected.
     pub fn validate(&mut self, plan: &ColumnPlan) -> Result<u64> {
@@ -281,6 +470,12 @@ impl FlowReader {
             n += got as u64;
         }
     }
+}
+
+fn bad_cell(column: &str, cell: &[u8]) -> RecordError {
+    let shown = String::from_utf8_lossy(cell);
+    let shown: String = shown.chars().take(40).collect();
+    RecordError { column: Some(column.to_string()), msg: format!("'{shown}' is not a number"), ragged: false }
 }
 
 /// The running SHA-256 of a file read through [`FlowReader::open_hashed`].

@@ -16,7 +16,7 @@ use crate::data::classes::ClassMap;
 use crate::data::reader::FlowReader;
 use crate::data::schema;
 use crate::drift::{ClassMixDrift, FeatureDrift, PSI_ALERT};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::features::Transform;
 use crate::metrics::{Confusion, Metrics};
 use crate::model::Model;
@@ -171,6 +171,9 @@ pub fn build(reader: &mut FlowReader, file_name: &str, model: Option<&Model>, o:
         &progress,
     )?;
     drop(progress);
+    if p.rows == 0 {
+        return Err(Error::input(format!("{}: no data rows (header only)", reader.name())));
+    }
     let data = data_section(&p);
     let (evaluation, drift) = match model {
         Some(m) => {
