@@ -115,7 +115,7 @@ impl Output {
     /// Flushes and, for a file, renames it into place.
     pub fn commit(self) -> Result<()> {
         match self {
-            Output::Stdout(mut w) => w.0.flush().map_err(Into::into),
+            Output::Stdout(mut w) => w.0.flush().map_err(|e| Error::from(located(e, "stdout"))),
             Output::File { tmp, target, _pending } => {
                 let tmp = tmp.into_inner().map_err(|e| e.into_error())?;
                 tmp.as_file().sync_all()?;
@@ -133,22 +133,27 @@ impl Output {
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Output::Stdout(w) => w.0.write(buf),
-            Output::File { tmp, .. } => tmp.write(buf),
+            Output::Stdout(w) => w.0.write(buf).map_err(|e| located(e, "stdout")),
+            Output::File { tmp, target, .. } => tmp.write(buf).map_err(|e| located(e, &target.display().to_string())),
         }
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
-            Output::Stdout(w) => w.0.write_all(buf),
-            Output::File { tmp, .. } => tmp.write_all(buf),
+            Output::Stdout(w) => w.0.write_all(buf).map_err(|e| located(e, "stdout")),
+            Output::File { tmp, target, .. } => tmp.write_all(buf).map_err(|e| located(e, &target.display().to_string())),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Output::Stdout(w) => w.0.flush(),
-            Output::File { tmp, .. } => tmp.flush(),
+            Output::Stdout(w) => w.0.flush().map_err(|e| located(e, "stdout")),
+            Output::File { tmp, target, .. } => tmp.flush().map_err(|e| located(e, &target.display().to_string())),
         }
     }
+}
+
+/// The same error (its kind kept: a closed pipe stays recognisable), saying what was being written.
+fn located(e: io::Error, what: &str) -> io::Error {
+    io::Error::new(e.kind(), format!("writing to {what}: {e}"))
 }
 
 /// Writes `bytes` to `path` atomically.
@@ -159,6 +164,11 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut out = Output::create(path)?;
     out.write_all(bytes)?;
     out.commit()
+}
+
+/// A failed write to stdout, said as such (`ntc: writing to stdout: No space left on device`).
+pub fn stdout_error(e: io::Error) -> Error {
+    Error::from(located(e, "stdout"))
 }
 
 /// True when an error chain is a closed pipe (`ntc predict ... | head`): not a failure.

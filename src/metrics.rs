@@ -43,38 +43,60 @@ impl Confusion {
     pub fn metrics(&self, classes: &[String]) -> Metrics {
         let k = self.k;
         let at = |t: usize, p: usize| self.counts[t * k + p];
-        let rows: u64 = self.counts.iter().sum();
-        let correct: u64 = (0..k).map(|c| at(c, c)).sum();
-        let mut per_class = Vec::with_capacity(k);
-        for c in 0..k {
-            let tp = at(c, c) as f64;
-            let support: u64 = (0..k).map(|p| at(c, p)).sum();
-            let predicted: u64 = (0..k).map(|t| at(t, c)).sum();
-            let precision = if predicted > 0 { tp / predicted as f64 } else { 0.0 };
-            let recall = if support > 0 { tp / support as f64 } else { 0.0 };
-            let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-            per_class.push(ClassScore { precision, recall, f1, support });
-        }
-        // As scikit-learn: averaged over the classes that occur in the truth
-        // or the predictions (a class absent from both says nothing).
-        let seen: Vec<usize> = (0..k).filter(|&c| per_class[c].support > 0 || (0..k).any(|t| at(t, c) > 0)).collect();
-        let macro_f1 =
-            if seen.is_empty() { 0.0 } else { seen.iter().map(|&c| per_class[c].f1).sum::<f64>() / seen.len() as f64 };
-        let weighted_f1 = if rows > 0 {
-            per_class.iter().map(|s| s.f1 * s.support as f64).sum::<f64>() / rows as f64
-        } else {
-            0.0
-        };
+        let counts: Vec<f64> = self.counts.iter().map(|&c| c as f64).collect();
+        let s = summarize(k, &counts);
+        let per_class = (0..k)
+            .map(|c| ClassScore {
+                precision: s.precision[c],
+                recall: s.recall[c],
+                f1: s.f1[c],
+                support: (0..k).map(|p| at(c, p)).sum(),
+            })
+            .collect();
         Metrics {
-            rows,
-            accuracy: if rows > 0 { correct as f64 / rows as f64 } else { 0.0 },
-            macro_f1,
-            weighted_f1,
+            rows: self.counts.iter().sum(),
+            accuracy: s.accuracy,
+            macro_f1: s.macro_f1,
+            weighted_f1: s.weighted_f1,
             classes: classes.to_vec(),
             per_class,
             confusion: (0..k).map(|t| (0..k).map(|p| at(t, p)).collect()).collect(),
         }
     }
+}
+
+/// The scores of a confusion matrix whose cells may be weighted counts
+/// (cross-validation weighs rows to undo a stratified sample's class mix).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    pub accuracy: f64,
+    pub macro_f1: f64,
+    pub weighted_f1: f64,
+    pub precision: Vec<f64>,
+    pub recall: Vec<f64>,
+    pub f1: Vec<f64>,
+}
+
+/// Scores of the row-major `k x k` matrix `counts[true * k + predicted]`.
+pub fn summarize(k: usize, counts: &[f64]) -> Summary {
+    let at = |t: usize, p: usize| counts[t * k + p];
+    let total: f64 = counts.iter().sum();
+    let correct: f64 = (0..k).map(|c| at(c, c)).sum();
+    let support: Vec<f64> = (0..k).map(|c| (0..k).map(|p| at(c, p)).sum()).collect();
+    let predicted: Vec<f64> = (0..k).map(|c| (0..k).map(|t| at(t, c)).sum()).collect();
+    let (mut precision, mut recall, mut f1) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
+    for c in 0..k {
+        let tp = at(c, c);
+        precision[c] = if predicted[c] > 0.0 { tp / predicted[c] } else { 0.0 };
+        recall[c] = if support[c] > 0.0 { tp / support[c] } else { 0.0 };
+        f1[c] = if precision[c] + recall[c] > 0.0 { 2.0 * precision[c] * recall[c] / (precision[c] + recall[c]) } else { 0.0 };
+    }
+    // As scikit-learn: averaged over the classes that occur in the truth
+    // or the predictions (a class absent from both says nothing).
+    let seen: Vec<usize> = (0..k).filter(|&c| support[c] > 0.0 || predicted[c] > 0.0).collect();
+    let macro_f1 = if seen.is_empty() { 0.0 } else { seen.iter().map(|&c| f1[c]).sum::<f64>() / seen.len() as f64 };
+    let weighted_f1 = if total > 0.0 { (0..k).map(|c| f1[c] * support[c]).sum::<f64>() / total } else { 0.0 };
+    Summary { accuracy: if total > 0.0 { correct / total } else { 0.0 }, macro_f1, weighted_f1, precision, recall, f1 }
 }
 
 impl Metrics {

@@ -99,7 +99,7 @@ pub fn finish_rejects(rejects: Option<RejectsFile>, accepted: u64, quiet: bool) 
 pub fn print_stdout(text: &str) -> ntc::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    out.write_all(text.as_bytes()).map_err(ntc::io::stdout_error)?;
+    out.flush().map_err(ntc::io::stdout_error)?;
     Ok(())
 }

@@ -1,0 +1,65 @@
+//! Any bytes as a flow CSV: the line-by-line reader (strict and skipping)
+//! and the training reader (Polars, with the line-by-line reader locating
+//! its rejections) return rows or an error, never panic, and skipping
+//! accounts for every record.
+#![no_main]
+
+use std::io::Cursor;
+
+use libfuzzer_sys::fuzz_target;
+use ntc::data::ingest;
+use ntc::data::reader::{Batch, FlowReader, OnError};
+
+fuzz_target!(|data: &[u8]| {
+    let mut counts = Vec::new();
+    for on_error in [OnError::Fail, OnError::Skip] {
+        let Ok(mut r) = FlowReader::from_reader_with("f.csv".into(), Box::new(Cursor::new(data.to_vec())), on_error) else {
+            return;
+        };
+        let headers = r.headers().to_vec();
+        // The first columns as features, the last as the label.
+        let features: Vec<String> = headers.iter().take(headers.len().saturating_sub(1).min(3)).cloned().collect();
+        let Ok(plan) = r.plan(&features, headers.last().map(String::as_str)) else { return };
+        let mut batch = Batch::default();
+        let (mut accepted, mut rejected) = (0usize, 0usize);
+        loop {
+            match r.next_batch(&plan, 5, &mut batch) {
+                Ok(0) => break,
+                Ok(n) => {
+                    assert_eq!(n, batch.len() + batch.rejects.len());
+                    assert_eq!(batch.features.len(), batch.len() * features.len());
+                    assert_eq!(batch.labels.len(), batch.len());
+                    assert!(batch.lines.windows(2).all(|w| w[0] < w[1]), "lines ascend");
+                    accepted += batch.len();
+                    rejected += batch.rejects.len();
+                }
+                Err(_) => {
+                    assert_eq!(on_error, OnError::Fail, "skipping only fails on unreadable input");
+                    break;
+                }
+            }
+        }
+        counts.push((accepted, rejected));
+    }
+    // Skipping reads every record the strict read accepted before its first error, and more.
+    if let [(strict, 0), (kept, _)] = counts[..] {
+        assert!(kept >= strict || counts[1].1 > 0);
+    }
+
+    // The training reader on the same bytes as a file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    std::fs::write(&path, data).unwrap();
+    let Ok(r) = FlowReader::open(&path) else { return };
+    let headers = r.headers().to_vec();
+    let (Some(label), true) = (headers.last(), headers.len() > 1) else { return };
+    let Ok((labels, _sha)) = ingest::read_labels(&path, label) else { return };
+    let features: Vec<String> = headers[..headers.len() - 1].iter().take(3).cloned().collect();
+    let every_other: Vec<usize> = (0..labels.len()).step_by(2).collect();
+    for rows in [None, Some(every_other.as_slice())] {
+        if let Ok(got) = ingest::read_rows(&path, &features, label, rows, &labels) {
+            assert_eq!(got.x.nrows(), rows.map_or(labels.len(), <[usize]>::len));
+            assert_eq!(got.labels.len(), got.x.nrows());
+        }
+    }
+});
