@@ -149,8 +149,19 @@ impl Model {
     }
 
     pub fn load(path: &Path) -> Result<Model> {
+        use std::io::Read;
         let name = display_path(path);
-        let bytes = std::fs::read(path).map_err(|e| Error::input(format!("{name}: cannot read model: {e}")))?;
+        let cannot = |e: std::io::Error| Error::input(format!("{name}: cannot read model: {e}"));
+        let mut file = std::fs::File::open(path).map_err(cannot)?;
+        // The header first: what is not a model is refused after 52 bytes (`-m /dev/zero` too), and
+        // the payload is read only as far as the header says, plus one byte to notice trailing bytes.
+        let mut bytes = Vec::with_capacity(HEADER_LEN);
+        (&mut file).take(HEADER_LEN as u64).read_to_end(&mut bytes).map_err(cannot)?;
+        if bytes.len() < HEADER_LEN || &bytes[..MAGIC.len()] != MAGIC {
+            return Self::from_bytes(&bytes, &name);
+        }
+        let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap());
+        file.take(len.saturating_add(1)).read_to_end(&mut bytes).map_err(cannot)?;
         Self::from_bytes(&bytes, &name)
     }
 

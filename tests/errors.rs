@@ -50,6 +50,12 @@ fn model_files_are_checked_before_use() {
             b[n] ^= 0x55;
             b
         }, "corrupted"),
+        ("huge_length.cbor", {
+            // A length field claiming 2^62 bytes: refused as truncated, nothing of that size allocated.
+            let mut b = bytes[..200].to_vec();
+            b[12..20].copy_from_slice(&(1u64 << 62).to_le_bytes());
+            b
+        }, "truncated"),
         ("future.cbor", {
             let mut b = bytes.clone();
             b[8] = 99;
@@ -69,6 +75,8 @@ fn model_files_are_checked_before_use() {
             .stderr(predicate::str::contains(name).and(predicate::str::contains(expect)));
     }
     ntc().args(["evaluate", "-m", "nope.cbor"]).arg(&t.test).assert().code(2).stderr(predicate::str::contains("nope.cbor"));
+    #[cfg(target_os = "linux")]
+    ntc().args(["predict", "-m", "/dev/zero"]).arg(&t.test).assert().code(2).stderr(predicate::str::contains("/dev/zero: not an ntc model file"));
 }
 
 #[test]
