@@ -602,6 +602,52 @@ mod tests {
         assert!(err.starts_with("t.csv:3: expected 2 fields"), "{err}");
     }
 
+    /// Found by `bench/fuzz.sh` (csv_ingest): a gzip stream damaged after
+    /// its first records. Skipping sets bad records aside, but input that
+    /// cannot be read at all still stops the read, with the file's name.
+    #[test]
+    fn a_damaged_gzip_stream_is_a_read_error_even_when_skipping() {
+        let bytes = include_bytes!("../../fixtures/fuzz_damaged_gzip.csv.gz");
+        for on_error in [OnError::Fail, OnError::Skip] {
+            let mut r = FlowReader::from_reader_with("z.csv.gz".into(), Box::new(io::Cursor::new(bytes.to_vec())), on_error).unwrap();
+            assert!(r.is_gzip());
+            let h = r.headers().to_vec();
+            let plan = r.plan(&[], h.last().map(String::as_str)).unwrap();
+            let mut batch = Batch::default();
+            let err = loop {
+                match r.next_batch(&plan, 5, &mut batch) {
+                    Ok(0) => panic!("{on_error:?}: the damaged stream was read to its end"),
+                    Ok(_) => continue,
+                    Err(e) => break e.to_string(),
+                }
+            };
+            // Its checksum fails at the end of the stream, after every record was read.
+            assert!(err.starts_with("z.csv.gz: read error") && err.contains("checksum"), "{on_error:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn skipped_records_keep_their_bytes_and_line_numbers() {
+        let text = "a,b,y\r\n1,2,X\r\n3,oops,Y\r\n4\r\n\"5\",6,Z\r\n7,8";
+        let mut r = FlowReader::from_reader_with("s.csv".into(), Box::new(io::Cursor::new(text.as_bytes().to_vec())), OnError::Skip).unwrap();
+        let plan = r.plan(&["b".into()], Some("y")).unwrap();
+        let mut batch = Batch::default();
+        assert_eq!(r.next_batch(&plan, 100, &mut batch).unwrap(), 5);
+        assert_eq!(batch.lines, vec![2, 5]);
+        assert_eq!(batch.features, vec![2.0, 6.0]);
+        assert_eq!(batch.raw(1), b"\"5\",6,Z");
+        let rejects: Vec<(u64, &str, &[u8])> = batch.rejects.iter().map(|r| (r.line, r.reason.as_str(), r.raw.as_slice())).collect();
+        assert_eq!(
+            rejects,
+            vec![
+                (3, "column 'b': 'oops' is not a number", &b"3,oops,Y"[..]),
+                (4, "expected 3 fields like the header, found 1 (truncated or malformed line?)", &b"4"[..]),
+                (6, "expected 3 fields like the header, found 2 (the last line, and it has no line end: truncated file?)", &b"7,8"[..]),
+            ]
+        );
+        assert_eq!(r.next_batch(&plan, 100, &mut batch).unwrap(), 0);
+    }
+
     #[test]
     fn missing_and_duplicate_columns_are_errors() {
         let r = reader("a,b\n1,2\n");
