@@ -112,9 +112,6 @@ pub struct FlowReader {
     headers: Vec<String>,
     raw_headers: csv::ByteRecord,
     record: csv::ByteRecord,
-    /// Added to the csv crate's line numbers and record offsets (1 for CRLF
-    /// files: it places a record's start at the `\n` of the previous `\r\n`).
-    line_fix: u64,
     /// The input's bytes since the last record, kept when records may be rejected.
     tape: Option<Tape>,
     /// The input is gzip, decompressed on the fly.
@@ -216,22 +213,19 @@ impl FlowReader {
             Some(t) => Box::new(TapeReader { inner: input, tape: Arc::clone(t) }),
             None => input,
         };
-        // The csv crate counts a CRLF record's line one short: look at the
-        // first line ending to know whether to correct.
-        let mut input = BufReader::with_capacity(1 << 16, input);
-        let head = input.fill_buf().map_err(read_err)?;
-        let crlf = head.iter().position(|&b| b == b'\n').is_some_and(|i| i > 0 && head[i - 1] == b'\r');
         // Field counts are checked here, not by the csv crate, so that a
-        // ragged record can be set aside and the read go on.
+        // ragged record can be set aside and the read go on. A line ends at
+        // `\n` only (a `\r` before it is dropped in `read_record`), as for
+        // Polars, which reads the training rows: a stray `\r` inside a line
+        // is data, so both readers see the same lines and line numbers.
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
             .buffer_capacity(1 << 20)
             .from_reader(Box::new(input) as Box<dyn Read + Send>);
-        let raw_headers = rdr
-            .byte_headers()
-            .map_err(|e| csv_error(&name, e, &[], 0))?
-            .clone();
+        let mut raw_headers = rdr.byte_headers().map_err(|e| csv_error(&name, e, &[]))?.clone();
+        drop_cr(&mut raw_headers);
         if raw_headers.is_empty() || (raw_headers.len() == 1 && raw_headers[0].is_empty()) {
             return Err(Error::input(format!("{name}: file is empty (no header line)")));
         }
@@ -251,7 +245,7 @@ impl FlowReader {
                 return Err(Error::at(&name, 1, Some(h), "duplicate column name in header"));
             }
         }
-        Ok(FlowReader { name, rdr, headers, raw_headers, record: csv::ByteRecord::new(), line_fix: crlf as u64, tape, gzip })
+        Ok(FlowReader { name, rdr, headers, raw_headers, record: csv::ByteRecord::new(), tape, gzip })
     }
 
     pub fn name(&self) -> &str {
@@ -299,7 +293,9 @@ impl FlowReader {
             }
         }
         if !missing.is_empty() {
-            let hint = if self.headers.len() == 1 && self.headers[0].contains([';', '\t', '|']) {
+            let hint = if self.headers.iter().any(|h| h.contains('\r')) {
+                " (the lines end in a bare CR, as in old Mac files: convert them with tr '\\r' '\\n')"
+            } else if self.headers.len() == 1 && self.headers[0].contains([';', '\t', '|']) {
                 " (the header has a single column: is the file separated by something other than commas?)"
             } else {
                 ""
@@ -330,8 +326,8 @@ impl FlowReader {
                 break;
             }
             let pos = self.record.position();
-            let line = pos.map(|p| p.line() + self.line_fix).unwrap_or(0);
-            let start = pos.map(|p| p.byte() + self.line_fix).unwrap_or(0);
+            let line = pos.map(|p| p.line()).unwrap_or(0);
+            let start = pos.map(|p| p.byte()).unwrap_or(0);
             let n_features = batch.features.len();
             match self.parse_record(plan, &mut batch.features, &mut batch.labels) {
                 Ok(()) => {
@@ -451,9 +447,19 @@ impl FlowReader {
 
     /// Reads one record into `self.record`; false at end of input.
     fn read_record(&mut self) -> Result<bool> {
-        match self.rdr.read_byte_record(&mut self.record) {
-            Ok(more) => Ok(more),
-            Err(e) => Err(csv_error(&self.name, e, &self.headers, self.line_fix)),
+        loop {
+            match self.rdr.read_byte_record(&mut self.record) {
+                Ok(true) => {
+                    drop_cr(&mut self.record);
+                    // A CRLF file's blank line is a lone `\r`: skipped, as blank lines are.
+                    if self.record.len() == 1 && self.record[0].is_empty() {
+                        continue;
+                    }
+                    return Ok(true);
+                }
+                Ok(false) => return Ok(false),
+                Err(e) => return Err(csv_error(&self.name, e, &self.headers)),
+            }
         }
     }
 
@@ -513,9 +519,19 @@ pub fn parse_cell(cell: &[u8]) -> Option<f64> {
     s.parse::<f64>().ok()
 }
 
-fn csv_error(name: &str, e: csv::Error, headers: &[String], line_fix: u64) -> Error {
+/// Drops the `\r` of a CRLF line end from the record's last field.
+fn drop_cr(record: &mut csv::ByteRecord) {
+    let n = record.len();
+    if n > 0 && record[n - 1].ends_with(b"\r") {
+        let last = record[n - 1][..record[n - 1].len() - 1].to_vec();
+        record.truncate(n - 1);
+        record.push_field(&last);
+    }
+}
+
+fn csv_error(name: &str, e: csv::Error, headers: &[String]) -> Error {
     use csv::ErrorKind;
-    let line = e.position().map(|p| p.line() + line_fix);
+    let line = e.position().map(|p| p.line());
     match e.kind() {
         ErrorKind::UnequalLengths { expected_len, len, .. } => Error::at(
             name,
@@ -592,6 +608,38 @@ mod tests {
         let mut r = reader("a,b\r\n1,2\r\n3\r\n");
         let plan = r.plan(&["b".into()], None).unwrap();
         assert!(r.validate(&plan).unwrap_err().to_string().starts_with("t.csv:3: expected 2 fields"));
+    }
+
+    #[test]
+    fn a_line_ends_at_lf_only() {
+        // Found by fuzzing: the csv crate also ends a record at a bare `\r`,
+        // giving two records the same line number (Polars, reading the
+        // training rows, would see one line). A stray `\r` is data.
+        let mut r = reader("a,b\n1,2\r3\n4,5\n");
+        let plan = r.plan(&["a".into(), "b".into()], None).unwrap();
+        assert_eq!(r.validate(&plan).unwrap_err().to_string(), "t.csv:2: column 'b': '2\r3' is not a number");
+        let mut r = FlowReader::from_reader_with("t.csv".into(), Box::new(io::Cursor::new(b"a,b\n1,2\r3\n4,5\n".to_vec())), OnError::Skip).unwrap();
+        let mut batch = Batch::default();
+        assert_eq!(r.next_batch(&plan, 10, &mut batch).unwrap(), 2);
+        assert_eq!(batch.lines, vec![3]);
+        assert_eq!((batch.rejects[0].line, batch.rejects[0].raw.as_slice()), (2, &b"1,2\r3"[..]));
+        // A whole file in bare-CR lines is one header line; the error says so.
+        let r = reader("a,b\r1,2\r");
+        let err = r.plan(&["a".into(), "b".into()], None).unwrap_err().to_string();
+        assert!(err.contains("bare CR"), "{err}");
+    }
+
+    #[test]
+    fn crlf_records_lose_their_cr_and_blank_lines_are_skipped() {
+        let mut r = reader("a,b\r\n1,\"x\"\r\n\r\n\r\n3,4\r\n");
+        assert_eq!(r.raw_headers().iter().collect::<Vec<_>>(), vec![&b"a"[..], b"b"]);
+        let plan = r.plan(&["a".into()], None).unwrap();
+        let mut batch = Batch::default();
+        assert_eq!(r.next_batch(&plan, 10, &mut batch).unwrap(), 2);
+        assert_eq!(batch.lines, vec![2, 5]);
+        assert_eq!(batch.offsets, vec![5, 16]);
+        assert_eq!(&batch.records[0][1], b"x");
+        assert_eq!(&batch.records[1][1], b"4");
     }
 
     #[test]
