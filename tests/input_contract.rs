@@ -90,6 +90,10 @@ fn every_broken_input_is_one_clear_line_and_exit_2() {
     let mut truncated = join(&h, &rows[..30], ",", "\n");
     truncated.truncate(truncated.len() - 40);
     let gz = gzip(text.as_bytes());
+    // A quote opened in the last line and never closed (the file was cut).
+    let mut open_quote = rows[..31].to_vec();
+    open_quote[30][dur] = "\"12".into();
+    let open_quote = join(&h, &open_quote, ",", "\n") + "\n";
 
     let cases: Vec<(&str, Vec<u8>, String, &[&str])> = vec![
         ("empty.csv", vec![], "empty.csv: file is empty".into(), ALL),
@@ -100,6 +104,7 @@ fn every_broken_input_is_one_clear_line_and_exit_2() {
         ("semicolon.csv", join(&h, &rows[..20], ";", "\n").into_bytes(), "the header has a single column: is the file separated by something other than commas?".into(), WITH_MODEL),
         ("semicolon_train.csv", join(&h, &rows[..20], ";", "\n").into_bytes(), "semicolon_train.csv:1: no label column 'ProtocolName'".into(), &["train"]),
         ("truncated.csv", truncated.into_bytes(), "truncated.csv:31: expected 87 fields like the header, found".into(), ALL),
+        ("open_quote.csv", open_quote.into_bytes(), "open_quote.csv:32: column 'Flow.Duration': quoted field not closed before the end of the file (truncated file?)".into(), ALL),
         ("truncated.csv.gz", gz[..gz.len() / 2].to_vec(), "truncated.csv.gz: read error".into(), ALL),
         ("binary.csv", vec![0u8, 159, 146, 150, 10, 1, 2, 3], "binary.csv".into(), ALL),
     ];

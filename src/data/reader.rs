@@ -112,8 +112,11 @@ pub struct FlowReader {
     headers: Vec<String>,
     raw_headers: csv::ByteRecord,
     record: csv::ByteRecord,
-    /// The input's bytes since the last record, kept when records may be rejected.
-    tape: Option<Tape>,
+    /// The input's bytes since the last record: a rejected record is copied
+    /// out of it, and the last record's quotes checked.
+    tape: Tape,
+    /// Bad records are set aside, not errors.
+    skip: bool,
     /// The input is gzip, decompressed on the fly.
     gzip: bool,
 }
@@ -208,11 +211,8 @@ impl FlowReader {
         } else {
             Box::new(input)
         };
-        let tape = (on_error == OnError::Skip).then(Tape::default);
-        let input: Box<dyn Read + Send> = match &tape {
-            Some(t) => Box::new(TapeReader { inner: input, tape: Arc::clone(t) }),
-            None => input,
-        };
+        let tape = Tape::default();
+        let input: Box<dyn Read + Send> = Box::new(TapeReader { inner: input, tape: Arc::clone(&tape) });
         // Field counts are checked here, not by the csv crate, so that a
         // ragged record can be set aside and the read go on. A line ends at
         // `\n` only (a `\r` before it is dropped in `read_record`), as for
@@ -245,7 +245,7 @@ impl FlowReader {
                 return Err(Error::at(&name, 1, Some(h), "duplicate column name in header"));
             }
         }
-        Ok(FlowReader { name, rdr, headers, raw_headers, record: csv::ByteRecord::new(), tape, gzip })
+        Ok(FlowReader { name, rdr, headers, raw_headers, record: csv::ByteRecord::new(), tape, skip: on_error == OnError::Skip, gzip })
     }
 
     pub fn name(&self) -> &str {
@@ -329,9 +329,17 @@ impl FlowReader {
             let line = pos.map(|p| p.line()).unwrap_or(0);
             let start = pos.map(|p| p.byte()).unwrap_or(0);
             let n_features = batch.features.len();
-            match self.parse_record(plan, &mut batch.features, &mut batch.labels) {
+            let parsed = match self.open_quote(start) {
+                Some(col) => Err(RecordError {
+                    column: self.headers.get(col).cloned(),
+                    msg: "quoted field not closed before the end of the file (truncated file?)".into(),
+                    ragged: false,
+                }),
+                None => self.parse_record(plan, &mut batch.features, &mut batch.labels),
+            };
+            match parsed {
                 Ok(()) => {
-                    if self.tape.is_some() {
+                    if self.skip {
                         let (raw, _) = self.take_raw(start);
                         batch.raw_bytes.extend_from_slice(&raw);
                         batch.raw_ends.push(batch.raw_bytes.len());
@@ -340,7 +348,7 @@ impl FlowReader {
                     batch.lines.push(line);
                     batch.records.push(self.record.clone());
                 }
-                Err(e) if self.tape.is_some() => {
+                Err(e) if self.skip => {
                     batch.features.truncate(n_features);
                     let (raw, line_end) = self.take_raw(start);
                     let reason = match (e.ragged, line_end) {
@@ -355,6 +363,7 @@ impl FlowReader {
                     return Err(Error::at(&self.name, line, e.column.as_deref(), msg));
                 }
             }
+            self.trim_tape();
         }
         Ok(batch.records_read())
     }
@@ -397,22 +406,50 @@ impl FlowReader {
     /// The input bytes of the record that starts at `start` and was just
     /// read, without its line end, and whether it had one (only the last line can lack it).
     fn take_raw(&self, start: u64) -> (Vec<u8>, bool) {
+        self.with_raw(start, |mut raw| {
+            let line_end = matches!(raw.last(), Some(b'\n' | b'\r'));
+            while let [rest @ .., b'\n' | b'\r'] = raw {
+                raw = rest;
+            }
+            (raw.to_vec(), line_end)
+        })
+    }
+
+    /// The field index of a quoted field the record that starts at `start`
+    /// left open. Only the last record can: the csv crate takes an
+    /// unterminated quote as closed by the end of the input, which would
+    /// hide a truncated file (and Polars, reading training rows, panics on it).
+    fn open_quote(&self, start: u64) -> Option<usize> {
         let end = self.rdr.position().byte();
-        let mut tape = self.tape.as_ref().expect("reading with a tape").lock().unwrap();
+        {
+            // An open quote runs to the end of the input: a record followed
+            // by bytes already read was closed (the common, cheap case).
+            let tape = self.tape.lock().unwrap();
+            if end < tape.start + tape.bytes.len() as u64 {
+                return None;
+            }
+        }
+        self.with_raw(start, unclosed_quote)
+    }
+
+    /// Calls `f` on the input bytes of the record that starts at `start` and was just read.
+    fn with_raw<T>(&self, start: u64, f: impl FnOnce(&[u8]) -> T) -> T {
+        let end = self.rdr.position().byte();
+        let tape = self.tape.lock().unwrap();
         let from = (start.saturating_sub(tape.start) as usize).min(tape.bytes.len());
         let to = (end.saturating_sub(tape.start) as usize).clamp(from, tape.bytes.len());
-        let mut raw = &tape.bytes[from..to];
-        let line_end = matches!(raw.last(), Some(b'\n' | b'\r'));
-        while let [rest @ .., b'\n' | b'\r'] = raw {
-            raw = rest;
-        }
-        let raw = raw.to_vec();
-        if end - tape.start > TAPE_TRIM {
-            let cut = to;
+        f(&tape.bytes[from..to])
+    }
+
+    /// Drops the tape's bytes before the current position once enough gathered.
+    fn trim_tape(&self) {
+        let end = self.rdr.position().byte();
+        let mut tape = self.tape.lock().unwrap();
+        if end.saturating_sub(tape.start) > TAPE_TRIM {
+            let cut = ((end - tape.start) as usize).min(tape.bytes.len());
             tape.bytes.drain(..cut);
             tape.start += cut as u64;
         }
-        (raw, line_end)
     }
 
     /// Calls `f` on each batch of up to `max` records, in input order, while
@@ -453,7 +490,11 @@ impl FlowReader {
                     drop_cr(&mut self.record);
                     // A CRLF file's blank line is a lone `\r`: skipped, as blank lines are.
                     if self.record.len() == 1 && self.record[0].is_empty() {
-                        continue;
+                        let start = self.record.position().map_or(0, |p| p.byte());
+                        if self.with_raw(start, |raw| raw == b"\r\n" || raw == b"\r") {
+                            self.trim_tape();
+                            continue;
+                        }
                     }
                     return Ok(true);
                 }
@@ -517,6 +558,33 @@ pub fn parse_cell(cell: &[u8]) -> Option<f64> {
         return Some(f64::NAN);
     }
     s.parse::<f64>().ok()
+}
+
+/// The index of the field left open if `raw` (one record's bytes) ends
+/// inside a quoted field, following the csv crate's rules: a quote opens a
+/// field only at its start, and `""` inside quotes is a quote.
+fn unclosed_quote(raw: &[u8]) -> Option<usize> {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let (mut state, mut field) = (State::FieldStart, 0);
+    for &b in raw {
+        state = match (state, b) {
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::FieldStart, b'"') | (State::QuoteInQuoted, b'"') => State::Quoted,
+            (_, b',') => {
+                field += 1;
+                State::FieldStart
+            }
+            _ => State::Unquoted,
+        };
+    }
+    (state == State::Quoted).then_some(field)
 }
 
 /// Drops the `\r` of a CRLF line end from the record's last field.
@@ -627,6 +695,32 @@ mod tests {
         let r = reader("a,b\r1,2\r");
         let err = r.plan(&["a".into(), "b".into()], None).unwrap_err().to_string();
         assert!(err.contains("bare CR"), "{err}");
+    }
+
+    #[test]
+    fn an_unclosed_quote_at_the_end_is_a_truncated_file() {
+        // Found by fuzzing: the csv crate closes the quote at the end of the
+        // input (and Polars, reading training rows, panicked on a lone `"`).
+        for (text, col) in [("a,b\n1,2\n3,\"", "b"), ("a,b\n1,2\n\"3,4\n", "a"), ("a,b\n1,\"2\"\"\n", "b")] {
+            let mut r = reader(text);
+            let plan = r.plan(&["a".into(), "b".into()], None).unwrap();
+            let err = r.validate(&plan).unwrap_err().to_string();
+            assert!(err.contains(&format!("column '{col}': quoted field not closed")), "{text:?}: {err}");
+        }
+        // Closed quotes, escaped quotes and quoted line ends are fine, at the end or not.
+        for text in ["a,b\n1,\"2\"", "a,b\n\"1\",\"2\"\"\"\n", "a,b\n\"1\n\",2", "a,b\n1,2\""] {
+            assert_eq!(unclosed_quote(text.split_once('\n').unwrap().1.as_bytes()), None, "{text:?}");
+        }
+        // Skipping sets it aside, its bytes kept.
+        let mut r = FlowReader::from_reader_with("t.csv".into(), Box::new(io::Cursor::new(b"a,b\n1,2\n3,\"4".to_vec())), OnError::Skip).unwrap();
+        let plan = r.plan(&["a".into(), "b".into()], None).unwrap();
+        let mut batch = Batch::default();
+        assert_eq!(r.next_batch(&plan, 10, &mut batch).unwrap(), 2);
+        assert_eq!((batch.rejects[0].line, batch.rejects[0].raw.as_slice()), (3, &b"3,\"4"[..]));
+        // A quoted empty field alone on a line is a (short) record, not a blank line.
+        let mut r = reader("a,b\r\n1,2\r\n\"\"\r\n");
+        let plan = r.plan(&["a".into()], None).unwrap();
+        assert!(r.validate(&plan).unwrap_err().to_string().starts_with("t.csv:3: expected 2 fields"));
     }
 
     #[test]
