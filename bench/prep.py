@@ -37,7 +37,7 @@ class Prep:
         x = self._matrix(df, feats)
         finite = np.where(np.isfinite(x), x, np.nan)
         lo, hi, med = np.nanmin(finite, 0), np.nanmax(finite, 0), np.nanmedian(finite, 0)
-        keep = ~((lo == hi) & np.all(np.isfinite(x), 0))
+        keep = ~(lo == hi)  # one distinct finite value: constant once imputed (as ntc)
         self.feats = [f for f, k in zip(feats, keep) if k]
         self.lo, self.hi, self.med = lo[keep], hi[keep], med[keep]
         self.transform = transform

@@ -96,6 +96,25 @@ with_avx2! {
     }
 }
 
+with_avx2! {
+    /// f32 values against f64 coefficients, summed in f64 (four accumulators).
+    pub fn dot_mixed(a: &[f32], b: &[f64]) -> f64 {
+        let mut s = [0.0f64; 4];
+        let mut ca = a.chunks_exact(4);
+        let mut cb = b.chunks_exact(4);
+        for (x, y) in (&mut ca).zip(&mut cb) {
+            for k in 0..4 {
+                s[k] += x[k] as f64 * y[k];
+            }
+        }
+        let mut t = (s[0] + s[1]) + (s[2] + s[3]);
+        for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+            t += *x as f64 * y;
+        }
+        t
+    }
+}
+
 /// f64 dot product with four accumulators (lets the compiler vectorise).
 #[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
