@@ -174,7 +174,7 @@ pub fn gram_scores(p: &Problem, dist: &[f32], cells: &[CellSpec], done: &(dyn Fn
             .flat_map(|w| (0..p.folds).flat_map(move |f| (0..n_pairs).map(move |q| (w, f, q))))
             .collect();
         // For each task and C: decision values of the fold's held-out rows, seconds, converged.
-        let solved: Vec<Vec<(Vec<f32>, f64, bool)>> = tasks
+        let solved: Vec<Vec<(Vec<f64>, f64, bool)>> = tasks
             .par_iter()
             .map(|&(w, f, q)| {
                 let (weight, cs) = &chains[w];
@@ -209,18 +209,15 @@ pub fn gram_scores(p: &Problem, dist: &[f32], cells: &[CellSpec], done: &(dyn Fn
                             warm_start: warm.as_deref(),
                         };
                         let sol = solve_kernel(q, &ys, &cvec, &opts);
-                        let svs: Vec<(usize, f32)> = sol
-                            .coef
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, &v)| v != 0.0)
-                            .map(|(t, &v)| (idx[t], v as f32))
-                            .collect();
-                        let dec: Vec<f32> = held
+                        let svs: Vec<(usize, f64)> =
+                            sol.coef.iter().enumerate().filter(|(_, &v)| v != 0.0).map(|(t, &v)| (idx[t], v)).collect();
+                        // Summed in f64, as at prediction (svm::decision): with large C
+                        // a decision is a small difference of sums near C x support vectors.
+                        let dec: Vec<f64> = held
                             .iter()
                             .map(|&h| {
                                 let row = &gram[h * n..(h + 1) * n];
-                                svs.iter().map(|&(g, v)| v * row[g]).sum::<f32>() - sol.rho as f32
+                                svs.iter().map(|&(g, v)| v * row[g] as f64).sum::<f64>() - sol.rho
                             })
                             .collect();
                         prev = Some((c, sol.coef.iter().zip(&ys).map(|(&cf, &yv)| cf * yv as f64).collect()));
