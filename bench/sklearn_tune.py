@@ -1,14 +1,15 @@
 """The peer of `ntc train --tune`: scikit-learn's GridSearchCV over the same
 grid, transforms and class weights, on the rows ntc tuned on.
 
-Reads the sample that `ntc train --sample-out` wrote (with --max-rows equal
-to --tune-rows, these are exactly the tuning rows), prepares them as ntc does
-(bench/prep.py), searches the coarse log2 grid for every transform and class
-weight with stratified k-fold cross-validation, then the fine grid around the
-best cell (quarter steps, half a coarse step either side, as ntc), refits the
-best on all the rows and scores a test CSV. Writes timings and scores as JSON.
+Reads ntc's tuning sample (bench/tune.py derives it with `ntc train
+--sample-out`), prepares it as ntc does (bench/prep.py), searches the coarse
+log2 grid for every transform and class weight with stratified k-fold
+cross-validation, then the fine grid around the best cell (quarter steps, half
+a coarse step either side, as ntc), refits the best on the `--refit` rows (ntc's
+training rows; default: the tuning sample) and scores a test CSV. Writes
+timings and scores as JSON.
 
-usage: sklearn_tune.py SAMPLE.csv TEST.csv OUT.json [--grid c=-5:15:2,gamma=3:-15:-2]
+usage: sklearn_tune.py SAMPLE.csv TEST.csv OUT.json [--refit TRAIN.csv] [--grid c=-5:15:2,gamma=3:-15:-2]
        [--folds 5] [--jobs 2] [--metric macro_f1]
 """
 import argparse
@@ -59,6 +60,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--metric", default="macro_f1")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--refit", help="CSV of the rows to refit the best cell on (default: the tuning sample)")
     a = ap.parse_args()
     (cs, cstep), (gs, gstep) = parse_grid(a.grid)
 
@@ -95,14 +97,22 @@ def main():
 
     _, _, lc, lg, t, w, _ = best
     svc = SVC(kernel="rbf", C=2.0 ** lc, gamma=2.0 ** lg, class_weight=None if w == "none" else "balanced")
-    svc.fit(xs[t], y)
+    if a.refit:
+        # As ntc: the preparation is learnt again on the rows the final model is fitted on.
+        refit, refit_y = read(a.refit)
+        prep = Prep(refit, t)
+        svc.fit(prep(refit), refit_y)
+    else:
+        prep = preps[t]
+        svc.fit(xs[t], y)
     total_s = time.perf_counter() - t0
     test, truth = read(a.test)
-    pred = svc.predict(preps[t](test))
+    pred = svc.predict(prep(test))
     json.dump(
         {
             "tune_seconds": tune_s,
             "tune_and_refit_seconds": total_s,
+            "refit_rows": len(refit_y) if a.refit else len(y),
             "cells": len(cells),
             "best": {"log2_c": lc, "log2_gamma": lg, "transform": t, "class_weight": w, "cv_score": best[0]},
             "test_macro_f1": f1_score(truth, pred, average="macro"),

@@ -1,14 +1,19 @@
 """`ntc train --tune` against scikit-learn's GridSearchCV, same rows, same
 grid, same run, on clean and dirty synthetic flows.
 
+As a user trains: every model is fitted on the same `--max-rows` training rows
+(ntc's stratified sample of the training file); the tuning of both tools runs
+on the same `--tune-rows` sample of those rows (ntc's own tuning sample), and
+each tool refits its choice on the training rows.
+
 For each variant: the untuned models (v1's defaults, C 10 and gamma scale without
 transform, and today's defaults), ntc's tuned model and
-scikit-learn's tuned model, all three scored on the same separate test file
+scikit-learn's tuned model, all scored on the same separate test file
 (macro-F1 and accuracy), and the wall time of each tuning (ntc: the whole
-`ntc train --tune` process, reading included; scikit-learn: GridSearchCV's
-coarse and fine passes plus the refit).
+`ntc train --tune` process, reading and the refit included; scikit-learn:
+GridSearchCV's coarse and fine passes plus the refit).
 
-usage: tune.py NTC DATA_DIR [--tune-rows 2000] [--grid ...] [--variants clean,dirty] [--seeds 42,43,44]
+usage: tune.py NTC DATA_DIR [--tune-rows 2000] [--max-rows 20000] [--grid ...] [--variants clean,dirty] [--seeds 42,43,44]
 
 With several seeds, each seed draws its own tuning sample and folds (for both
 tools), and the summary gives each model's mean and median test score: one
@@ -40,7 +45,7 @@ def evaluate(ntc, model, test):
 
 
 def refit(ntc, train, rows, seed, cell, out):
-    """Trains the cell's settings on the tuning rows, without tuning."""
+    """Trains the cell's settings on the training rows, without tuning."""
     subprocess.run([str(ntc), "train", "-q", "--no-proba", "--max-rows", rows, "--seed", str(seed),
                     "--c", repr(cell["c"]), "--gamma", repr(cell["gamma"]), "--transform", cell["transform"],
                     "--class-weight", cell["class_weight"], "-m", str(out), str(train)], check=True)
@@ -55,15 +60,16 @@ def main():
     ap.add_argument("ntc")
     ap.add_argument("data")
     ap.add_argument("--tune-rows", type=int, default=2000)
+    ap.add_argument("--max-rows", type=int, default=20000, help="training rows of every model")
     ap.add_argument("--grid", default="c=-5:15:2,gamma=3:-15:-2")
     ap.add_argument("--variants", default="clean,dirty")
     ap.add_argument("--seeds", default="42", help="one tuning per seed: its sample and its folds")
     a = ap.parse_args()
     ntc, d = Path(a.ntc).resolve(), Path(a.data)
     d.mkdir(parents=True, exist_ok=True)
-    rows = str(a.tune_rows)
+    rows, max_rows = str(a.tune_rows), str(max(a.max_rows, a.tune_rows))
     seeds = [int(s) for s in a.seeds.split(",")]
-    print(f"tuning rows {rows} (--max-rows = --tune-rows, so both tools tune and refit on the same rows), "
+    print(f"training rows {max_rows} (every model), tuning rows {rows} (both tools, the same sample), "
           f"grid {a.grid}, transforms none+log, class weights none+balanced, 5 folds, macro-F1, seeds {a.seeds}")
     print(f"train: synth --rows 100000 --seed 1; test: synth --rows 20000 --seed 2 (--dirty for the dirty variant)")
     print("ntc --tune: the one-standard-error cell (the default); ntc top cell: the top CV mean (--select best)\n")
@@ -84,26 +90,30 @@ def main():
             for name, flags in [("ntc v1 default", ["--c", "10", "--gamma", "scale", "--transform", "none"]),
                                  ("ntc default (untuned)", [])]:
                 default = d / f"tune_default_{v}_{len(flags)}.cbor"
-                subprocess.run([ntc, "train", "-q", "--no-proba", "--max-rows", rows, "--seed", str(seed), *flags,
+                subprocess.run([ntc, "train", "-q", "--no-proba", "--max-rows", max_rows, "--seed", str(seed), *flags,
                                 "-m", default, train], check=True)
                 row(seed, name, *evaluate(ntc, default, test))
 
-            tuned, sample = d / f"tune_ntc_{v}_{seed}.cbor", d / f"tune_sample_{v}_{seed}.csv"
+            tuned, sample = d / f"tune_ntc_{v}_{seed}.cbor", d / f"tune_train_sample_{v}_{seed}.csv"
             table = d / f"tune_ntc_{v}_{seed}.json"
             with open(table, "w") as out:
-                ntc_s = timed([ntc, "train", "-q", "--no-proba", "--tune", "--tune-rows", rows, "--max-rows", rows,
+                ntc_s = timed([ntc, "train", "-q", "--no-proba", "--tune", "--tune-rows", rows, "--max-rows", max_rows,
                                "--grid", a.grid, "--seed", str(seed), "--json", "--sample-out", sample,
                                "-m", tuned, train], stdout=out)
+            # ntc's tuning sample: the same seeded stratified draw from the training rows.
+            tune_sample = d / f"tune_sample_{v}_{seed}.csv"
+            subprocess.run([ntc, "train", "-q", "--no-proba", "--max-rows", rows, "--seed", str(seed),
+                            "--sample-out", tune_sample, "-m", d / "tune_sample_model.cbor", sample], check=True)
             cells = json.load(open(table))["cells"]
             chosen = next(c for c in cells if c["chosen"])
             row(seed, "ntc --tune", *evaluate(ntc, tuned, test), ntc_s, describe(chosen))
             top = d / f"tune_ntc_top_{v}_{seed}.cbor"
-            refit(ntc, sample, rows, seed, cells[0], top)
+            refit(ntc, sample, max_rows, seed, cells[0], top)
             row(seed, "ntc top cell", *evaluate(ntc, top, test), "", describe(cells[0]))
 
             sk = d / f"tune_sklearn_{v}_{seed}.json"
-            subprocess.run([PY, HERE / "sklearn_tune.py", sample, test, sk, "--grid", a.grid, "--seed", str(seed)],
-                           check=True)
+            subprocess.run([PY, HERE / "sklearn_tune.py", tune_sample, test, sk, "--refit", sample, "--grid", a.grid,
+                            "--seed", str(seed)], check=True)
             r = json.load(open(sk))
             row(seed, "sklearn GridSearchCV", r["test_macro_f1"], r["test_accuracy"], r["tune_and_refit_seconds"],
                 describe(r["best"], "cv_score"))

@@ -65,8 +65,8 @@ impl Confusion {
     }
 }
 
-/// The scores of a confusion matrix whose cells may be weighted counts
-/// (cross-validation weighs rows to undo a stratified sample's class mix).
+/// The scores of a confusion matrix of counts (or of weights: any
+/// non-negative values; the property tests use fractional ones).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
     pub accuracy: f64,
