@@ -52,7 +52,8 @@ def refit(ntc, train, rows, seed, cell, out):
 
 
 def describe(c, score_key="mean"):
-    return f"C=2^{c['log2_c']:g} gamma=2^{c['log2_gamma']:g} {c['transform']} {c['class_weight']} (cv {c[score_key]:.4f})"
+    on = f" on {c['rows']} rows" if "rows" in c else ""
+    return f"C=2^{c['log2_c']:g} gamma=2^{c['log2_gamma']:g} {c['transform']} {c['class_weight']} (cv {c[score_key]:.4f}{on})"
 
 
 def main():
@@ -72,7 +73,8 @@ def main():
     print(f"training rows {max_rows} (every model), tuning rows {rows} (both tools, the same sample), "
           f"grid {a.grid}, transforms none+log, class weights none+balanced, 5 folds, macro-F1, seeds {a.seeds}")
     print(f"train: synth --rows 100000 --seed 1; test: synth --rows 20000 --seed 2 (--dirty for the dirty variant)")
-    print("ntc --tune: the one-standard-error cell (the default); ntc top cell: the top CV mean (--select best)\n")
+    print("ntc --tune: the one-standard-error cell (the default), chosen after the larger passes (--rungs 2, the default);")
+    print("--rungs 0: the grid alone; ntc top cell: the top CV mean of the last pass (--select best)\n")
     print(f"{'variant':<7} {'seed':>4} {'model':<22} {'test macro-F1':>13} {'test acc':>9} {'tuning s':>9}  chosen")
     for v in a.variants.split(","):
         dirty = ["--dirty"] if v == "dirty" else []
@@ -94,19 +96,24 @@ def main():
                                 "-m", default, train], check=True)
                 row(seed, name, *evaluate(ntc, default, test))
 
-            tuned, sample = d / f"tune_ntc_{v}_{seed}.cbor", d / f"tune_train_sample_{v}_{seed}.csv"
-            table = d / f"tune_ntc_{v}_{seed}.json"
-            with open(table, "w") as out:
-                ntc_s = timed([ntc, "train", "-q", "--no-proba", "--tune", "--tune-rows", rows, "--max-rows", max_rows,
-                               "--grid", a.grid, "--seed", str(seed), "--json", "--sample-out", sample,
-                               "-m", tuned, train], stdout=out)
+            sample = d / f"tune_train_sample_{v}_{seed}.csv"
+            times = {}
+            for name, extra in [("ntc --tune", []), ("ntc --tune --rungs 0", ["--rungs", "0"])]:
+                tag = "_".join(extra)
+                tuned, table = d / f"tune_ntc{tag}_{v}_{seed}.cbor", d / f"tune_ntc{tag}_{v}_{seed}.json"
+                with open(table, "w") as out:
+                    times[name] = timed([ntc, "train", "-q", "--no-proba", "--tune", "--tune-rows", rows, "--max-rows",
+                                         max_rows, "--grid", a.grid, "--seed", str(seed), *extra, "--json",
+                                         "--sample-out", sample, "-m", tuned, train], stdout=out)
+                cells = json.load(open(table))["cells"]
+                chosen = next(c for c in cells if c["chosen"])
+                row(seed, name, *evaluate(ntc, tuned, test), times[name], describe(chosen))
+            ntc_s = times["ntc --tune"]
+            cells = json.load(open(d / f"tune_ntc_{v}_{seed}.json"))["cells"]
             # ntc's tuning sample: the same seeded stratified draw from the training rows.
             tune_sample = d / f"tune_sample_{v}_{seed}.csv"
             subprocess.run([ntc, "train", "-q", "--no-proba", "--max-rows", rows, "--seed", str(seed),
                             "--sample-out", tune_sample, "-m", d / "tune_sample_model.cbor", sample], check=True)
-            cells = json.load(open(table))["cells"]
-            chosen = next(c for c in cells if c["chosen"])
-            row(seed, "ntc --tune", *evaluate(ntc, tuned, test), ntc_s, describe(chosen))
             top = d / f"tune_ntc_top_{v}_{seed}.cbor"
             refit(ntc, sample, max_rows, seed, cells[0], top)
             row(seed, "ntc top cell", *evaluate(ntc, top, test), "", describe(cells[0]))

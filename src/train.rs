@@ -139,18 +139,17 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     let (mut transform, mut oversample) = (req.transform, req.oversample);
     let tuned = match &req.tune {
         Some(t) => {
-            let picked = sample::stratified(&y, k, t.rows, t.spec.seed);
-            let xt = data.x.select(ndarray::Axis(0), &picked);
-            let yt: Vec<usize> = picked.iter().map(|&i| y[i]).collect();
-            let tuned = tune::tune(xt.view(), &candidates, &yt, &classes, &t.spec, req.quiet)?;
+            let tuned = tune::tune(data.x.view(), &candidates, &y, &classes, t.rows, &t.spec, req.quiet)?;
             let best = tuned.report.chosen();
+            let largest = tuned.report.rows_of(best);
             note(
                 req.quiet,
                 format!(
-                    "tuning: {} cells x {} folds on {} rows; chosen {}",
+                    "tuning: {} cells x {} folds on {} rows{}; chosen {}",
                     tuned.report.cells.len(),
                     t.spec.folds,
-                    yt.len(),
+                    tuned.report.rows,
+                    if largest > tuned.report.rows { format!(", the leading ones again on up to {largest}") } else { String::new() },
                     tune::describe(best, t.spec.metric)
                 ),
             );

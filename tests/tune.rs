@@ -30,16 +30,35 @@ fn tune_prints_the_ranked_table_and_keeps_it_in_the_model() {
     let (table, bytes) = tune(&t.train, &m, &[]);
     let lines: Vec<&str> = table.lines().collect();
     assert!(lines[0].contains("rank") && lines[0].contains("macro_f1") && lines[0].contains("fit s"), "{table}");
-    // 4 C x 3 gamma x 2 transforms x 2 weights coarse cells, then 24 fine ones.
-    assert_eq!(lines.len() - 1, 4 * 3 * 2 * 2 + 24, "{table}");
-    let scores: Vec<f64> = lines[1..].iter().map(|l| l.split_whitespace().nth(10).unwrap().parse().unwrap()).collect();
-    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "ranked best first: {scores:?}");
-    assert!(scores[0] > scores[scores.len() - 1], "the grid spans good and bad cells");
+    // 4 C x 3 gamma x 2 transforms x 2 weights coarse cells and 24 fine ones on 600 rows, then
+    // the 16 leading cells again on 1,200 rows and the 4 leading ones of those on 2,400.
+    assert_eq!(lines.len() - 1, 4 * 3 * 2 * 2 + 24 + 16 + 4, "{table}");
+    let field = |l: &str, i: usize| l.split_whitespace().nth(i).unwrap().to_string();
+    let scored: Vec<(u64, f64)> = lines[1..].iter().map(|l| (field(l, 12).parse().unwrap(), field(l, 10).parse().unwrap())).collect();
+    assert!(
+        scored.windows(2).all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 >= w[1].1)),
+        "larger passes first, each ranked best first: {scored:?}"
+    );
+    let rows: Vec<u64> = scored.iter().map(|s| s.0).collect();
+    assert_eq!(rows.iter().filter(|&&r| r == 2400).count(), 4, "{table}");
+    assert_eq!(rows.iter().filter(|&&r| r == 1200).count(), 16, "{table}");
+    assert!(scored[24].1 > scored[scored.len() - 1].1, "the grid spans good and bad cells");
+    // Each larger pass re-scores the leaders of the pass before it.
+    let params = |l: &str| (3..=9).filter(|&i| i != 7).map(|i| field(l, i)).collect::<Vec<_>>().join(" ");
+    let of_pass = |r: u64| lines[1..].iter().filter(|l| field(l, 12) == r.to_string()).map(|l| params(l)).collect::<Vec<_>>();
+    for (bigger, smaller, keep) in [(1200, 600, 16), (2400, 1200, 4)] {
+        let mut leaders = of_pass(smaller)[..keep].to_vec();
+        let mut again = of_pass(bigger);
+        leaders.sort();
+        again.sort();
+        assert_eq!(again, leaders, "pass on {bigger} rows");
+    }
 
     // Exactly one cell is chosen (by the one-standard-error rule: never a
     // larger C than the top cell's), and the model card names its parameters.
     let chosen: Vec<&&str> = lines[1..].iter().filter(|l| l.split_whitespace().nth(1) == Some("chosen")).collect();
     assert_eq!(chosen.len(), 1, "{table}");
+    assert_eq!(field(chosen[0], 12), "2400", "chosen in the last pass: {table}");
     let pick: Vec<&str> = chosen[0].split_whitespace().collect();
     let top: Vec<&str> = lines[1].split_whitespace().collect();
     assert!(pick[6].parse::<f64>().unwrap() <= top[6].parse::<f64>().unwrap(), "{table}");
@@ -80,7 +99,7 @@ fn tune_json_lists_every_cell_with_its_parameters() {
     assert_eq!(v["select"], "best");
     assert_eq!(v["folds"], 3);
     let cells = v["cells"].as_array().unwrap();
-    assert_eq!(cells.len(), 4 * 3 + 24);
+    assert_eq!(cells.len(), 4 * 3 + 24 + 16 + 4);
     assert_eq!(cells[0]["chosen"], true, "--select best chooses the top cell");
     for (i, c) in cells.iter().enumerate() {
         assert_eq!(c["rank"], i + 1);
@@ -91,7 +110,16 @@ fn tune_json_lists_every_cell_with_its_parameters() {
         assert!((2f64.powf(lc) - c_val).abs() < 1e-9 * c_val);
         assert!(c["mean"].as_f64().unwrap() >= 0.0 && c["std"].as_f64().unwrap() >= 0.0);
         assert!(c["fit_seconds"].as_f64().unwrap() >= 0.0);
+        let rows = if i < 4 { 2400 } else if i < 20 { 1200 } else { 600 };
+        assert_eq!(c["rows"], rows, "cell {i}");
+        assert_eq!(c["stage"] == "larger", rows > 600, "cell {i}");
     }
+    // Without the larger passes: the grid alone, all on the tuning rows.
+    let (json, _) = tune(&t.train, &m, &["--json", "--transform", "log", "--class-weight", "balanced", "--rungs", "0"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let cells0 = v["cells"].as_array().unwrap();
+    assert_eq!(cells0.len(), 4 * 3 + 24);
+    assert!(cells0.iter().all(|c| c["rows"] == 600));
     // The fine cells surround the best coarse cell, a quarter step apart.
     let fine: Vec<f64> = cells.iter().filter(|c| c["stage"] == "fine").map(|c| c["log2_c"].as_f64().unwrap()).collect();
     assert_eq!(fine.len(), 24);
@@ -113,7 +141,8 @@ fn smote_tuning_runs_and_is_recorded() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(table.lines().count(), 1 + 2 + 4, "two coarse cells, 4 fine (single gamma): {table}");
+    // Two coarse cells and 4 fine ones (single gamma) on 300 rows, the 6 again on 600, 4 of them on 1,200.
+    assert_eq!(table.lines().count(), 1 + 2 + 4 + 6 + 4, "{table}");
     assert!(table.lines().skip(1).all(|l| l.contains("smote")), "{table}");
 }
 

@@ -47,6 +47,10 @@ pub struct Args {
     /// Rows of the tuning sample (stratified, drawn from the training rows); tuning time grows about with its square.
     #[arg(long, default_value_t = 3000, requires = "tune")]
     pub tune_rows: usize,
+    /// Larger passes after the grid: the 16 leading cells are scored again on twice the tuning rows, then
+    /// the best quarter on twice that, and so on (at most the training rows); the choice is made in the last pass.
+    #[arg(long, default_value_t = 2, requires = "tune")]
+    pub rungs: usize,
     /// log2 grid: `c=BEGIN:END:STEP,gamma=BEGIN:END:STEP` [default: c=-5:15:2,gamma=3:-15:-2, as libsvm's grid.py].
     #[arg(long, requires = "tune")]
     pub grid: Option<Grid>,
@@ -115,6 +119,7 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
                 select: a.select,
                 eps: defaults.eps,
                 seed: a.seed,
+                rungs: a.rungs,
             },
             rows: a.tune_rows,
         }

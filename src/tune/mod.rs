@@ -1,5 +1,8 @@
 //! `train --tune`: choose C, gamma, the feature transform and the class
-//! weighting by stratified k-fold cross-validation on a tuning sample.
+//! weighting by stratified k-fold cross-validation on a tuning sample, then
+//! score the leading cells again on larger samples (successive halving:
+//! settings ranked on a few thousand rows are for that many rows, and the
+//! final fit has more).
 //!
 //! - [`grid`]: the log2 grid (coarse, then fine around the best cell);
 //! - [`cv`]: fold assignment and the scores of cells, with the kernel
@@ -15,6 +18,7 @@ use std::fmt::Write as _;
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+use crate::data::sample;
 use crate::error::{Error, Result};
 use crate::features::{Preprocessor, Transform};
 use crate::metrics::Metrics;
@@ -91,13 +95,30 @@ pub struct TuneSpec {
     pub select: Select,
     pub eps: f64,
     pub seed: u64,
+    /// Larger passes after the grid: each scores the leading cells of the
+    /// previous pass again on twice its rows (16 cells, then a quarter as
+    /// many, at least 2), while the training rows allow; the choice is made
+    /// among the cells of the last pass.
+    pub rungs: usize,
 }
 
-/// Which pass of the grid a cell belongs to.
+/// Which pass of the search a cell belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Stage {
     Coarse,
     Fine,
+    /// A leading cell scored again on a larger sample.
+    Rung,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Coarse => "coarse",
+            Stage::Fine => "fine",
+            Stage::Rung => "larger",
+        }
+    }
 }
 
 /// One row of the cross-validation table (stored in the model).
@@ -114,6 +135,9 @@ pub struct CvCell {
     pub std: f64,
     /// False when a fit hit the iteration limit (typically huge C): the score is of a rougher model.
     pub converged: bool,
+    /// Rows of the sample the cell was scored on (0 in models written before the larger passes: the report's rows).
+    #[serde(default)]
+    pub rows: u64,
 }
 
 impl CvCell {
@@ -137,18 +161,24 @@ pub struct TuneReport {
     pub chosen: u32,
 }
 
-/// Cell indices, top score first; ties go to the simpler model (smaller C,
-/// then smaller gamma), then to table order.
+/// Cell indices: cells scored on more rows first (theirs are the scores
+/// nearest the final fit's), then top score first; ties go to the simpler
+/// model (smaller C, then smaller gamma), then to table order.
 fn ranking(cells: &[CvCell]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..cells.len()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (&cells[a], &cells[b]);
-        y.mean.total_cmp(&x.mean).then(x.log2c.total_cmp(&y.log2c)).then(x.log2g.total_cmp(&y.log2g)).then(a.cmp(&b))
+        y.rows
+            .cmp(&x.rows)
+            .then(y.mean.total_cmp(&x.mean))
+            .then(x.log2c.total_cmp(&y.log2c))
+            .then(x.log2g.total_cmp(&y.log2g))
+            .then(a.cmp(&b))
     });
     order
 }
 
-/// The index of the cell `select` picks.
+/// The index of the cell `select` picks, among the cells scored on the most rows.
 fn choose(cells: &[CvCell], select: Select, folds: usize) -> usize {
     let top = ranking(cells)[0];
     match select {
@@ -156,7 +186,7 @@ fn choose(cells: &[CvCell], select: Select, folds: usize) -> usize {
         Select::OneSe => {
             let bar = cells[top].mean - cells[top].std / (folds as f64).sqrt();
             (0..cells.len())
-                .filter(|&i| cells[i].mean >= bar)
+                .filter(|&i| cells[i].rows == cells[top].rows && cells[i].mean >= bar)
                 .min_by(|&a, &b| {
                     let (x, y) = (&cells[a], &cells[b]);
                     x.log2c.total_cmp(&y.log2c).then(x.log2g.total_cmp(&y.log2g)).then(y.mean.total_cmp(&x.mean)).then(a.cmp(&b))
@@ -171,6 +201,15 @@ impl TuneReport {
         &self.cells[self.chosen as usize]
     }
 
+    /// Rows the cell was scored on.
+    pub fn rows_of(&self, c: &CvCell) -> u64 {
+        if c.rows == 0 {
+            self.rows
+        } else {
+            c.rows
+        }
+    }
+
     /// Cell indices, top score first.
     pub fn ranking(&self) -> Vec<usize> {
         ranking(&self.cells)
@@ -182,21 +221,18 @@ impl TuneReport {
         let metric = self.metric.name();
         writeln!(
             s,
-            "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8} {:>7} {:>8}",
-            "rank", "pick", "stage", "transform", "weight", "oversmpl", "log2C", "C", "log2g", "gamma", metric, "std", "fit s"
+            "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8} {:>7} {:>7} {:>8}",
+            "rank", "pick", "stage", "transform", "weight", "oversmpl", "log2C", "C", "log2g", "gamma", metric, "std", "rows", "fit s"
         )
         .unwrap();
         for (rank, &i) in self.ranking().iter().enumerate() {
             let c = &self.cells[i];
             writeln!(
                 s,
-                "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8.4} {:>7.4} {:>8.2}{}",
+                "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8.4} {:>7.4} {:>7} {:>8.2}{}",
                 rank + 1,
                 if i == self.chosen as usize { "chosen" } else { "-" },
-                match c.stage {
-                    Stage::Coarse => "coarse",
-                    Stage::Fine => "fine",
-                },
+                c.stage.name(),
                 c.transform.name(),
                 weight_name(c.class_weight),
                 oversample_name(c.oversample),
@@ -206,6 +242,7 @@ impl TuneReport {
                 format!("{:.3e}", c.gamma()),
                 c.mean,
                 c.std,
+                self.rows_of(c),
                 seconds.get(i).copied().unwrap_or(f64::NAN),
                 if c.converged { "" } else { "  (iteration limit)" }
             )
@@ -225,7 +262,7 @@ impl TuneReport {
                 serde_json::json!({
                     "rank": rank + 1,
                     "chosen": i == self.chosen as usize,
-                    "stage": if c.stage == Stage::Coarse { "coarse" } else { "fine" },
+                    "stage": c.stage.name(),
                     "transform": c.transform.name(),
                     "class_weight": weight_name(c.class_weight),
                     "oversample": oversample_name(c.oversample),
@@ -236,6 +273,7 @@ impl TuneReport {
                     "mean": c.mean,
                     "std": c.std,
                     "converged": c.converged,
+                    "rows": self.rows_of(c),
                     "fit_seconds": seconds.get(i).copied(),
                 })
             })
@@ -285,23 +323,128 @@ pub struct Tuned {
     pub fit_seconds: Vec<f64>,
 }
 
-/// Cross-validates the grid on the raw tuning rows `x` (one column per
-/// name in `names`, before imputation) with `y` indexing `classes`.
+/// Cells kept for the first larger pass ([`TuneSpec::rungs`]); each later pass keeps a quarter (at least 2).
+const RUNG_KEEP: usize = 16;
+
+/// The cells scored so far, and each one's fitting time.
+struct Table {
+    cells: Vec<CvCell>,
+    seconds: Vec<f64>,
+}
+
+/// A stratified sample of the training rows, split into folds, its rows
+/// preprocessed (with their squared distances, for the shared kernels) for
+/// each transform to try.
+struct Sample {
+    y: Vec<usize>,
+    fold_of: Vec<usize>,
+    prepared: Vec<Prepared>,
+}
+
+struct Prepared {
+    transform: Transform,
+    /// Row-major, transformed and scaled.
+    x: Vec<f64>,
+    d: usize,
+    /// None with SMOTE, whose synthetic rows are not in the matrix.
+    dist: Option<Vec<f32>>,
+}
+
+impl Sample {
+    fn draw(
+        x: ArrayView2<f64>,
+        names: &[String],
+        y: &[usize],
+        k: usize,
+        rows: usize,
+        transforms: &[Transform],
+        spec: &TuneSpec,
+    ) -> Result<Sample> {
+        let picked = sample::stratified(y, k, rows, spec.seed);
+        let xs = x.select(ndarray::Axis(0), &picked);
+        let ys: Vec<usize> = picked.iter().map(|&i| y[i]).collect();
+        let fold_of = cv::stratified_folds(&ys, k, spec.folds, spec.seed);
+        let direct = spec.oversample == Oversample::Smote;
+        let prepared = transforms
+            .iter()
+            .map(|&transform| {
+                let (_, xt, _) = Preprocessor::fit(xs.view(), names, transform)?;
+                let d = xt.ncols();
+                let xt = xt.as_standard_layout().into_owned().into_raw_vec_and_offset().0;
+                let dist = (!direct).then(|| cv::squared_distances(&xt, d));
+                Ok(Prepared { transform, x: xt, d, dist })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Sample { y: ys, fold_of, prepared })
+    }
+
+    /// Scores `specs` with the `t`-th transform, one gamma at a time (so
+    /// that the progress bar can show the best so far), into `table`.
+    fn score(&self, t: usize, specs: &[CellSpec], stage: Stage, spec: &TuneSpec, k: usize, table: &mut Table, bar: &Progress) {
+        let prep = &self.prepared[t];
+        let problem = Problem {
+            x: &prep.x,
+            d: prep.d,
+            y: &self.y,
+            n_classes: k,
+            fold_of: &self.fold_of,
+            folds: spec.folds,
+            metric: spec.metric,
+            eps: spec.eps,
+            max_iter_per_row: MAX_ITER_PER_ROW,
+        };
+        let done = || bar.inc(1);
+        let mut gammas: Vec<f64> = specs.iter().map(|s| s.log2g).collect();
+        gammas.dedup();
+        for g in gammas {
+            let group: Vec<CellSpec> = specs.iter().filter(|s| s.log2g == g).copied().collect();
+            let results: Vec<CellResult> = match &prep.dist {
+                Some(dist) => cv::gram_scores(&problem, dist, &group, &done),
+                None => cv::direct_scores(&problem, &group, true, spec.seed, &done),
+            };
+            for (s, r) in group.iter().zip(results) {
+                let m = r.fold_scores.len() as f64;
+                let mean = r.fold_scores.iter().sum::<f64>() / m;
+                let var = r.fold_scores.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / m;
+                table.cells.push(CvCell {
+                    stage,
+                    transform: prep.transform,
+                    class_weight: s.class_weight,
+                    oversample: spec.oversample,
+                    log2c: s.log2c,
+                    log2g: s.log2g,
+                    mean,
+                    std: var.sqrt(),
+                    converged: r.converged,
+                    rows: self.y.len() as u64,
+                });
+                table.seconds.push(r.fit_seconds);
+            }
+            let top = &table.cells[ranking(&table.cells)[0]];
+            bar.set_message(format!("{} cells scored, best {}", table.cells.len(), describe(top, spec.metric)));
+        }
+    }
+}
+
+/// Cross-validates the grid on a stratified sample of `rows` of the raw
+/// training rows `x` (one column per name in `names`, before imputation;
+/// `y` indexes `classes`), then the leading cells on larger samples.
 pub fn tune(
     x: ArrayView2<f64>,
     names: &[String],
     y: &[usize],
     classes: &[String],
+    rows: usize,
     spec: &TuneSpec,
     quiet: bool,
 ) -> Result<Tuned> {
-    let n = y.len();
     let k = classes.len();
     if spec.folds < 2 {
         return Err(Error::input("--folds must be at least 2"));
     }
+    let first = Sample::draw(x, names, y, k, rows, &spec.transforms, spec)?;
     let mut count = vec![0usize; k];
-    for &c in y {
+    for &c in &first.y {
         count[c] += 1;
     }
     for (c, &m) in count.iter().enumerate() {
@@ -316,79 +459,39 @@ pub fn tune(
             );
         }
     }
-    let fold_of = cv::stratified_folds(y, k, spec.folds, spec.seed);
+    let n = first.y.len();
+    // The larger passes: twice the rows each, while the training rows allow.
+    let mut rungs: Vec<(usize, usize)> = Vec::new();
+    let (mut size, mut keep) = (n, RUNG_KEEP);
+    for _ in 0..spec.rungs {
+        let next = (size * 2).min(y.len());
+        if next <= size {
+            break;
+        }
+        rungs.push((next, keep));
+        size = next;
+        keep = (keep / 4).max(2);
+    }
+
     let coarse = spec.grid.coarse();
     let fine_guess = spec.grid.fine(0.0, 0.0).len();
     let pairs = (k * (k - 1) / 2) as u64;
     let direct = spec.oversample == Oversample::Smote;
     let per_cell = spec.folds as u64 * if direct { 1 } else { pairs };
-    let n_cells = (coarse.len() * spec.transforms.len() * spec.class_weights.len() + fine_guess) as u64;
-    let bar = Progress::steps(n_cells * per_cell, "tuning", quiet);
-    let done = || bar.inc(1);
+    let first_cells = (coarse.len() * spec.transforms.len() * spec.class_weights.len() + fine_guess) as u64;
+    let rung_cells: u64 = rungs.iter().map(|&(_, keep)| keep as u64).sum();
+    let bar = Progress::steps((first_cells + rung_cells) * per_cell, "tuning", quiet);
+    let mut table = Table { cells: Vec::new(), seconds: Vec::new() };
 
-    let mut cells: Vec<CvCell> = Vec::new();
-    let mut seconds: Vec<f64> = Vec::new();
-    // Preprocessed tuning rows per transform, kept for the fine pass.
-    let mut prepared: Vec<(Transform, Vec<f64>, usize, Option<Vec<f32>>)> = Vec::new();
-    for &t in &spec.transforms {
-        let (_, xs, _) = Preprocessor::fit(x, names, t)?;
-        let d = xs.ncols();
-        let xs = xs.as_standard_layout().into_owned().into_raw_vec_and_offset().0;
-        let dist = (!direct).then(|| cv::squared_distances(&xs, d));
-        prepared.push((t, xs, d, dist));
-    }
-    let run = |t: usize, specs: &[CellSpec], stage: Stage, cells: &mut Vec<CvCell>, seconds: &mut Vec<f64>| {
-        let (transform, xs, d, dist) = &prepared[t];
-        let problem = Problem {
-            x: xs,
-            d: *d,
-            y,
-            n_classes: k,
-            fold_of: &fold_of,
-            folds: spec.folds,
-            metric: spec.metric,
-            eps: spec.eps,
-            max_iter_per_row: MAX_ITER_PER_ROW,
-        };
-        // One gamma at a time, so that the table's best so far can be shown.
-        let mut gammas: Vec<f64> = specs.iter().map(|s| s.log2g).collect();
-        gammas.dedup();
-        for g in gammas {
-            let group: Vec<CellSpec> = specs.iter().filter(|s| s.log2g == g).copied().collect();
-            let results: Vec<CellResult> = match dist {
-                Some(dist) => cv::gram_scores(&problem, dist, &group, &done),
-                None => cv::direct_scores(&problem, &group, true, spec.seed, &done),
-            };
-            for (s, r) in group.iter().zip(results) {
-                let m = r.fold_scores.len() as f64;
-                let mean = r.fold_scores.iter().sum::<f64>() / m;
-                let var = r.fold_scores.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / m;
-                cells.push(CvCell {
-                    stage,
-                    transform: *transform,
-                    class_weight: s.class_weight,
-                    oversample: spec.oversample,
-                    log2c: s.log2c,
-                    log2g: s.log2g,
-                    mean,
-                    std: var.sqrt(),
-                    converged: r.converged,
-                });
-                seconds.push(r.fit_seconds);
-            }
-            let top = ranking(cells)[0];
-            bar.set_message(format!("cell {} of {}, best {}", cells.len(), n_cells, describe(&cells[top], spec.metric)));
-        }
-    };
     for ti in 0..spec.transforms.len() {
         for &w in &spec.class_weights {
             let specs: Vec<CellSpec> =
                 coarse.iter().map(|&(c, g)| CellSpec { log2c: c, log2g: g, class_weight: w }).collect();
-            run(ti, &specs, Stage::Coarse, &mut cells, &mut seconds);
+            first.score(ti, &specs, Stage::Coarse, spec, k, &mut table, &bar);
         }
     }
     // The fine pass, around the top coarse cell, with its transform and weighting.
-    let coarse_best = cells[ranking(&cells)[0]].clone();
+    let coarse_best = table.cells[ranking(&table.cells)[0]].clone();
     let ti = spec.transforms.iter().position(|&t| t == coarse_best.transform).expect("transform of a cell");
     let fine: Vec<CellSpec> = spec
         .grid
@@ -396,11 +499,36 @@ pub fn tune(
         .into_iter()
         .map(|(c, g)| CellSpec { log2c: c, log2g: g, class_weight: coarse_best.class_weight })
         .collect();
-    run(ti, &fine, Stage::Fine, &mut cells, &mut seconds);
-    let chosen = choose(&cells, spec.select, spec.folds) as u32;
-    let report = TuneReport { metric: spec.metric, select: spec.select, folds: spec.folds as u32, rows: n as u64, cells, chosen };
+    first.score(ti, &fine, Stage::Fine, spec, k, &mut table, &bar);
+    drop(first);
+
+    // Larger passes: scores on a few thousand rows rank settings for that
+    // many rows, and the final fit has more; the leading cells are scored
+    // again on samples closer to it, one transform at a time (memory).
+    for &(size, keep) in &rungs {
+        let last = table.cells.iter().map(|c| c.rows).max().expect("cells scored");
+        let leaders: Vec<CvCell> =
+            ranking(&table.cells).into_iter().filter(|&i| table.cells[i].rows == last).take(keep).map(|i| table.cells[i].clone()).collect();
+        for &t in &spec.transforms {
+            let specs: Vec<CellSpec> = leaders
+                .iter()
+                .filter(|c| c.transform == t)
+                .map(|c| CellSpec { log2c: c.log2c, log2g: c.log2g, class_weight: c.class_weight })
+                .collect();
+            if specs.is_empty() {
+                continue;
+            }
+            let mut specs = specs;
+            // Grouped by gamma (one kernel matrix each), in a fixed order.
+            specs.sort_by(|a, b| b.log2g.total_cmp(&a.log2g).then(a.log2c.total_cmp(&b.log2c)).then((a.class_weight as u8).cmp(&(b.class_weight as u8))));
+            let sample = Sample::draw(x, names, y, k, size, &[t], spec)?;
+            sample.score(0, &specs, Stage::Rung, spec, k, &mut table, &bar);
+        }
+    }
+    let chosen = choose(&table.cells, spec.select, spec.folds) as u32;
+    let report = TuneReport { metric: spec.metric, select: spec.select, folds: spec.folds as u32, rows: n as u64, cells: table.cells, chosen };
     drop(bar);
-    Ok(Tuned { report, fit_seconds: seconds })
+    Ok(Tuned { report, fit_seconds: table.seconds })
 }
 
 /// `macro_f1 0.7321 (C=2^5, gamma=2^-3, log, balanced)`.
@@ -432,7 +560,26 @@ mod tests {
             mean,
             std,
             converged: true,
+            rows: 100,
         }
+    }
+
+    #[test]
+    fn cells_of_the_largest_pass_rank_first_and_the_choice_is_among_them() {
+        let mut cells = vec![cell(9.0, -5.0, 0.80, 0.01), cell(3.0, -7.0, 0.78, 0.01), cell(5.0, -7.0, 0.70, 0.05)];
+        cells[1].rows = 400;
+        cells[2].rows = 400;
+        assert_eq!(ranking(&cells), vec![1, 2, 0]);
+        assert_eq!(choose(&cells, Select::Best, 4), 1);
+        // Within one standard error of the top larger-pass cell (0.78 - 0.005): only itself;
+        // the smaller-pass cell at 0.80 does not count.
+        assert_eq!(choose(&cells, Select::OneSe, 4), 1);
+        // Top 0.79 +- 0.05 over 4 folds: bar 0.765; C 2^3 at 0.77 is simpler, at 0.76 out.
+        cells[2].mean = 0.79;
+        cells[1].mean = 0.77;
+        assert_eq!(choose(&cells, Select::OneSe, 4), 1);
+        cells[1].mean = 0.76;
+        assert_eq!(choose(&cells, Select::OneSe, 4), 2);
     }
 
     #[test]
