@@ -141,7 +141,7 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
         Some(t) => {
             let tuned = tune::tune(data.x.view(), &candidates, &y, &classes, t.rows, &t.spec, req.quiet)?;
             let best = tuned.report.chosen();
-            let largest = tuned.report.rows_of(best);
+            let largest = best.rows;
             note(
                 req.quiet,
                 format!(

@@ -135,8 +135,7 @@ pub struct CvCell {
     pub std: f64,
     /// False when a fit hit the iteration limit (typically huge C): the score is of a rougher model.
     pub converged: bool,
-    /// Rows of the sample the cell was scored on (0 in models written before the larger passes: the report's rows).
-    #[serde(default)]
+    /// Rows of the sample the cell was scored on.
     pub rows: u64,
 }
 
@@ -201,15 +200,6 @@ impl TuneReport {
         &self.cells[self.chosen as usize]
     }
 
-    /// Rows the cell was scored on.
-    pub fn rows_of(&self, c: &CvCell) -> u64 {
-        if c.rows == 0 {
-            self.rows
-        } else {
-            c.rows
-        }
-    }
-
     /// Cell indices, top score first.
     pub fn ranking(&self) -> Vec<usize> {
         ranking(&self.cells)
@@ -242,7 +232,7 @@ impl TuneReport {
                 format!("{:.3e}", c.gamma()),
                 c.mean,
                 c.std,
-                self.rows_of(c),
+                c.rows,
                 seconds.get(i).copied().unwrap_or(f64::NAN),
                 if c.converged { "" } else { "  (iteration limit)" }
             )
@@ -273,7 +263,7 @@ impl TuneReport {
                     "mean": c.mean,
                     "std": c.std,
                     "converged": c.converged,
-                    "rows": self.rows_of(c),
+                    "rows": c.rows,
                     "fit_seconds": seconds.get(i).copied(),
                 })
             })
