@@ -500,7 +500,7 @@ pub fn tune(
         let leaders: Vec<CvCell> =
             ranking(&table.cells).into_iter().filter(|&i| table.cells[i].rows == last).take(keep).map(|i| table.cells[i].clone()).collect();
         for &t in &spec.transforms {
-            let specs: Vec<CellSpec> = leaders
+            let mut specs: Vec<CellSpec> = leaders
                 .iter()
                 .filter(|c| c.transform == t)
                 .map(|c| CellSpec { log2c: c.log2c, log2g: c.log2g, class_weight: c.class_weight })
@@ -508,7 +508,6 @@ pub fn tune(
             if specs.is_empty() {
                 continue;
             }
-            let mut specs = specs;
             // Grouped by gamma (one kernel matrix each), in a fixed order.
             specs.sort_by(|a, b| b.log2g.total_cmp(&a.log2g).then(a.log2c.total_cmp(&b.log2c)).then((a.class_weight as u8).cmp(&(b.class_weight as u8))));
             let sample = Sample::draw(x, names, y, k, size, &[t], spec)?;
