@@ -320,6 +320,8 @@ const RUNG_KEEP: usize = 16;
 struct Table {
     cells: Vec<CvCell>,
     seconds: Vec<f64>,
+    /// Cells the whole search expects to score (for the progress message).
+    expected: u64,
 }
 
 /// A stratified sample of the training rows, split into folds, its rows
@@ -411,7 +413,7 @@ impl Sample {
                 table.seconds.push(r.fit_seconds);
             }
             let top = &table.cells[ranking(&table.cells)[0]];
-            bar.set_message(format!("{} cells scored, best {}", table.cells.len(), describe(top, spec.metric)));
+            bar.set_message(format!("cell {} of {}, best {}", table.cells.len(), table.expected, describe(top, spec.metric)));
         }
     }
 }
@@ -470,8 +472,9 @@ pub fn tune(
     let per_cell = spec.folds as u64 * if direct { 1 } else { pairs };
     let first_cells = (coarse.len() * spec.transforms.len() * spec.class_weights.len() + fine_guess) as u64;
     let rung_cells: u64 = rungs.iter().map(|&(_, keep)| keep as u64).sum();
-    let bar = Progress::steps((first_cells + rung_cells) * per_cell, "tuning", quiet);
-    let mut table = Table { cells: Vec::new(), seconds: Vec::new() };
+    let expected = first_cells + rung_cells;
+    let bar = Progress::steps(expected * per_cell, "tuning", quiet);
+    let mut table = Table { cells: Vec::new(), seconds: Vec::new(), expected };
 
     for ti in 0..spec.transforms.len() {
         for &w in &spec.class_weights {
