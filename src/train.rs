@@ -145,11 +145,12 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
             note(
                 req.quiet,
                 format!(
-                    "tuning: {} cells x {} folds on {} rows{}; chosen {}",
+                    "tuning: {} cells x {} folds on {} rows{} in {:.1} s; chosen {}",
                     tuned.report.cells.len(),
                     t.spec.folds,
                     tuned.report.rows,
                     if largest > tuned.report.rows { format!(", the leading ones again on up to {largest}") } else { String::new() },
+                    tuned.seconds,
                     tune::describe(best, t.spec.metric)
                 ),
             );

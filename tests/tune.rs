@@ -98,7 +98,12 @@ fn tune_json_lists_every_cell_with_its_parameters() {
     assert_eq!(v["metric"], "accuracy");
     assert_eq!(v["select"], "best");
     assert_eq!(v["folds"], 3);
+    // The search's wall time: at least the solver time of any one cell spread over every core.
+    let seconds = v["tune_seconds"].as_f64().unwrap();
+    let cores = std::thread::available_parallelism().unwrap().get() as f64;
     let cells = v["cells"].as_array().unwrap();
+    let slowest = cells.iter().map(|c| c["fit_seconds"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert!(seconds > 0.0 && seconds >= slowest / cores, "{seconds} s, slowest cell {slowest} s");
     assert_eq!(cells.len(), 4 * 3 + 24 + 16 + 4);
     assert_eq!(cells[0]["chosen"], true, "--select best chooses the top cell");
     for (i, c) in cells.iter().enumerate() {

@@ -158,7 +158,9 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     ntc::progress::note(quiet, format!("model written to {}", a.model.display()));
     if let Some(t) = &trained.tuned {
         let text = if a.json {
-            format!("{:#}\n", t.report.to_json(&t.fit_seconds))
+            let mut json = t.report.to_json(&t.fit_seconds);
+            json["tune_seconds"] = t.seconds.into();
+            format!("{json:#}\n")
         } else {
             t.report.to_table(&t.fit_seconds)
         };

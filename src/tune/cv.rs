@@ -13,6 +13,8 @@
 //! cell: it serves SMOTE (whose synthetic rows are not in the matrix) and
 //! is the reference the fast path is tested against.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use ndarray::{linalg::general_mat_mul, ArrayView2};
@@ -173,60 +175,68 @@ pub fn gram_scores(p: &Problem, dist: &[f32], cells: &[CellSpec], done: &(dyn Fn
         let tasks: Vec<(usize, usize, usize)> = (0..chains.len())
             .flat_map(|w| (0..p.folds).flat_map(move |f| (0..n_pairs).map(move |q| (w, f, q))))
             .collect();
+        // Largest problems first, so that the last ones to finish are small
+        // and no core idles long before the next gamma (the cost grows
+        // faster than the rows: a pair of the two largest classes can take
+        // as long as all the others).
+        let size = |&(_, f, q): &(usize, usize, usize)| {
+            let (a, b) = pairs[q];
+            folds[f].0.iter().filter(|&&i| p.y[i] == a || p.y[i] == b).count()
+        };
+        let mut order: Vec<usize> = (0..tasks.len()).collect();
+        order.sort_by_key(|&t| std::cmp::Reverse(size(&tasks[t])));
         // For each task and C: decision values of the fold's held-out rows, seconds, converged.
-        let solved: Vec<Vec<(Vec<f64>, f64, bool)>> = tasks
-            .par_iter()
-            .map(|&(w, f, q)| {
-                let (weight, cs) = &chains[w];
-                let (a, b) = pairs[q];
-                let (train, held) = &folds[f];
-                let idx: Vec<usize> = train
-                    .iter()
-                    .filter(|&&i| p.y[i] == a)
-                    .chain(train.iter().filter(|&&i| p.y[i] == b))
-                    .copied()
-                    .collect();
-                let n_a = idx.iter().filter(|&&i| p.y[i] == a).count();
-                let ys: Vec<i8> = (0..idx.len()).map(|t| if t < n_a { 1 } else { -1 }).collect();
-                let mut prev: Option<(f64, Vec<f64>)> = None;
-                cs.iter()
-                    .map(|&log2c| {
-                        if n_a == 0 || n_a == idx.len() {
-                            // A class missing from this fold's training rows: the other one wins.
-                            done();
-                            let v = if n_a > 0 { 1.0 } else { -1.0 };
-                            return (vec![v; held.len()], 0.0, true);
-                        }
-                        let start = Instant::now();
-                        let c = 2f64.powf(log2c);
-                        let class_c = p.class_c(train, c, *weight);
-                        let cvec: Vec<f64> = ys.iter().map(|&v| if v > 0 { class_c[a] } else { class_c[b] }).collect();
-                        let warm: Option<Vec<f64>> = prev.as_ref().map(|(pc, alpha)| alpha.iter().map(|v| v * c / pc).collect());
-                        let q = KernelCache::from_gram(&gram, n, idx.clone(), PROBLEM_CACHE_BYTES);
-                        let opts = Options {
-                            eps: p.eps,
-                            max_iter: Some(p.max_iter_per_row.saturating_mul(idx.len())),
-                            warm_start: warm.as_deref(),
-                        };
-                        let sol = solve_kernel(q, &ys, &cvec, &opts);
-                        let svs: Vec<(usize, f64)> =
-                            sol.coef.iter().enumerate().filter(|(_, &v)| v != 0.0).map(|(t, &v)| (idx[t], v)).collect();
-                        // Summed in f64, as at prediction (svm::decision): with large C
-                        // a decision is a small difference of sums near C x support vectors.
-                        let dec: Vec<f64> = held
-                            .iter()
-                            .map(|&h| {
-                                let row = &gram[h * n..(h + 1) * n];
-                                svs.iter().map(|&(g, v)| v * row[g] as f64).sum::<f64>() - sol.rho
-                            })
-                            .collect();
-                        prev = Some((c, sol.coef.iter().zip(&ys).map(|(&cf, &yv)| cf * yv as f64).collect()));
+        let solved: Vec<Vec<(Vec<f64>, f64, bool)>> = in_order_given(&order, |t| {
+            let (w, f, q) = tasks[t];
+            let (weight, cs) = &chains[w];
+            let (a, b) = pairs[q];
+            let (train, held) = &folds[f];
+            let idx: Vec<usize> = train
+                .iter()
+                .filter(|&&i| p.y[i] == a)
+                .chain(train.iter().filter(|&&i| p.y[i] == b))
+                .copied()
+                .collect();
+            let n_a = idx.iter().filter(|&&i| p.y[i] == a).count();
+            let ys: Vec<i8> = (0..idx.len()).map(|t| if t < n_a { 1 } else { -1 }).collect();
+            let mut prev: Option<(f64, Vec<f64>)> = None;
+            cs.iter()
+                .map(|&log2c| {
+                    if n_a == 0 || n_a == idx.len() {
+                        // A class missing from this fold's training rows: the other one wins.
                         done();
-                        (dec, start.elapsed().as_secs_f64(), sol.converged)
-                    })
-                    .collect()
-            })
-            .collect();
+                        let v = if n_a > 0 { 1.0 } else { -1.0 };
+                        return (vec![v; held.len()], 0.0, true);
+                    }
+                    let start = Instant::now();
+                    let c = 2f64.powf(log2c);
+                    let class_c = p.class_c(train, c, *weight);
+                    let cvec: Vec<f64> = ys.iter().map(|&v| if v > 0 { class_c[a] } else { class_c[b] }).collect();
+                    let warm: Option<Vec<f64>> = prev.as_ref().map(|(pc, alpha)| alpha.iter().map(|v| v * c / pc).collect());
+                    let q = KernelCache::from_gram(&gram, n, idx.clone(), PROBLEM_CACHE_BYTES);
+                    let opts = Options {
+                        eps: p.eps,
+                        max_iter: Some(p.max_iter_per_row.saturating_mul(idx.len())),
+                        warm_start: warm.as_deref(),
+                    };
+                    let sol = solve_kernel(q, &ys, &cvec, &opts);
+                    let svs: Vec<(usize, f64)> =
+                        sol.coef.iter().enumerate().filter(|(_, &v)| v != 0.0).map(|(t, &v)| (idx[t], v)).collect();
+                    // Summed in f64, as at prediction (svm::decision): with large C
+                    // a decision is a small difference of sums near C x support vectors.
+                    let dec: Vec<f64> = held
+                        .iter()
+                        .map(|&h| {
+                            let row = &gram[h * n..(h + 1) * n];
+                            svs.iter().map(|&(g, v)| v * row[g] as f64).sum::<f64>() - sol.rho
+                        })
+                        .collect();
+                    prev = Some((c, sol.coef.iter().zip(&ys).map(|(&cf, &yv)| cf * yv as f64).collect()));
+                    done();
+                    (dec, start.elapsed().as_secs_f64(), sol.converged)
+                })
+                .collect()
+        });
         // Votes per (weight, C, fold), as the model votes at prediction time.
         for &ci in &mine {
             let cell = &cells[ci];
@@ -253,6 +263,26 @@ pub fn gram_scores(p: &Problem, dist: &[f32], cells: &[CellSpec], done: &(dyn Fn
         }
     }
     results.into_iter().map(|r| r.expect("every cell scored")).collect()
+}
+
+/// `f(t)` for every task `t`, on all cores, started in the order `order`
+/// gives (each core takes the next task when it is free); the results are
+/// indexed by task, whatever the order they finished in.
+fn in_order_given<T: Send + Sync>(order: &[usize], f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let slots: Vec<OnceLock<T>> = order.iter().map(|_| OnceLock::new()).collect();
+    rayon::scope(|s| {
+        for _ in 0..rayon::current_num_threads().min(order.len()) {
+            s.spawn(|_| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&t) = order.get(i) else { break };
+                if slots[t].set(f(t)).is_err() {
+                    unreachable!("task {t} is in the order twice");
+                }
+            });
+        }
+    });
+    slots.into_iter().enumerate().map(|(t, v)| v.into_inner().unwrap_or_else(|| panic!("task {t} is not in the order"))).collect()
 }
 
 /// The highest vote; ties go to the lower class index, as in prediction.
@@ -390,6 +420,13 @@ mod tests {
             spread = spread.max((f.fold_scores[0] - fast[0].fold_scores[0]).abs());
         }
         assert!(spread > 0.05, "the cells must differ for the comparison to mean something");
+    }
+
+    #[test]
+    fn tasks_started_in_any_order_come_back_by_index() {
+        let order = [3, 0, 4, 2, 1];
+        assert_eq!(in_order_given(&order, |t| t * 10), vec![0, 10, 20, 30, 40]);
+        assert!(in_order_given(&[], |t| t).is_empty());
     }
 
     #[test]

@@ -311,6 +311,8 @@ const MAX_ITER_PER_ROW: usize = 200;
 pub struct Tuned {
     pub report: TuneReport,
     pub fit_seconds: Vec<f64>,
+    /// Wall time of the whole search (not stored: the model stays byte-identical).
+    pub seconds: f64,
 }
 
 /// Cells kept for the first larger pass ([`TuneSpec::rungs`]); each later pass keeps a quarter (at least 2).
@@ -430,6 +432,7 @@ pub fn tune(
     spec: &TuneSpec,
     quiet: bool,
 ) -> Result<Tuned> {
+    let start = std::time::Instant::now();
     let k = classes.len();
     if spec.folds < 2 {
         return Err(Error::input("--folds must be at least 2"));
@@ -520,7 +523,7 @@ pub fn tune(
     let chosen = choose(&table.cells, spec.select, spec.folds) as u32;
     let report = TuneReport { metric: spec.metric, select: spec.select, folds: spec.folds as u32, rows: n as u64, cells: table.cells, chosen };
     drop(bar);
-    Ok(Tuned { report, fit_seconds: table.seconds })
+    Ok(Tuned { report, fit_seconds: table.seconds, seconds: start.elapsed().as_secs_f64() })
 }
 
 /// `macro_f1 0.7321 (C=2^5, gamma=2^-3, log, balanced)`.
