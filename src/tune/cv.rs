@@ -184,7 +184,7 @@ pub fn gram_scores(p: &Problem, dist: &[f32], cells: &[CellSpec], done: &(dyn Fn
             folds[f].0.iter().filter(|&&i| p.y[i] == a || p.y[i] == b).count()
         };
         let mut order: Vec<usize> = (0..tasks.len()).collect();
-        order.sort_by_key(|&t| std::cmp::Reverse(size(&tasks[t])));
+        order.sort_by_cached_key(|&t| std::cmp::Reverse(size(&tasks[t])));
         // For each task and C: decision values of the fold's held-out rows, seconds, converged.
         let solved: Vec<Vec<(Vec<f64>, f64, bool)>> = in_order_given(&order, |t| {
             let (w, f, q) = tasks[t];
