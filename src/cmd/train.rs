@@ -117,7 +117,7 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
                 folds: a.folds,
                 metric: a.metric,
                 select: a.select,
-                eps: defaults.eps,
+                eps: ntc::tune::CV_EPS,
                 seed: a.seed,
                 rungs: a.rungs,
             },
