@@ -24,9 +24,11 @@ from sklearn.svm import SVC
 from prep import Prep, read
 
 SCORING = {"macro_f1": "f1_macro", "accuracy": "accuracy", "weighted_f1": "f1_weighted"}
-# As ntc's tuning fits: at most 200 iterations per training row of the fold
-# (ntc counts the rows of each pair, so this cap is never the stricter one).
-MAX_ITER_PER_ROW = 200
+# As ntc's tuning fits (src/tune/mod.rs, MAX_ITER_PER_ROW and CV_EPS): at most
+# 50 iterations per training row of the fold (ntc counts the rows of each
+# pair, so this cap is never the stricter one) and stopping tolerance 0.01.
+MAX_ITER_PER_ROW = 50
+CV_TOL = 1e-2
 
 
 def axis(spec):
@@ -74,7 +76,7 @@ def main():
 
     def search(t, w, c_exps, g_exps, stage):
         grid = GridSearchCV(
-            SVC(kernel="rbf", class_weight=None if w == "none" else "balanced", max_iter=cap),
+            SVC(kernel="rbf", class_weight=None if w == "none" else "balanced", max_iter=cap, tol=CV_TOL),
             {"C": [2.0 ** c for c in c_exps], "gamma": [2.0 ** g for g in g_exps]},
             scoring=SCORING[a.metric],
             cv=cv,

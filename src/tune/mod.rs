@@ -308,7 +308,7 @@ fn trim(v: f64) -> String {
 /// (huge C with tiny gamma) are marked in the table instead of stalling the
 /// search. Ranking cells needs their held-out scores, not a finished dual:
 /// at 50 rather than 200 (with [`CV_EPS`]) five of the six benchmark
-/// seed-variants chose the same cell, with 40-70% off the search
+/// seed-variants chose the same cell, and the search took 44% less time
 /// (bench/RESULTS.md, "Looser tuning fits").
 const MAX_ITER_PER_ROW: usize = 50;
 
