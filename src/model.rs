@@ -24,7 +24,7 @@ use crate::metrics::Metrics;
 use crate::svm::SvmModel;
 
 pub const MAGIC: &[u8; 8] = b"NTCMODEL";
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// How and on what a model was trained (the model card).

@@ -34,7 +34,7 @@ fn tune_prints_the_ranked_table_and_keeps_it_in_the_model() {
     // the 16 leading cells again on 1,200 rows and the 4 leading ones of those on 2,400.
     assert_eq!(lines.len() - 1, 4 * 3 * 2 * 2 + 24 + 16 + 4, "{table}");
     let field = |l: &str, i: usize| l.split_whitespace().nth(i).unwrap().to_string();
-    let scored: Vec<(u64, f64)> = lines[1..].iter().map(|l| (field(l, 12).parse().unwrap(), field(l, 10).parse().unwrap())).collect();
+    let scored: Vec<(u64, f64)> = lines[1..].iter().map(|l| (field(l, 13).parse().unwrap(), field(l, 10).parse().unwrap())).collect();
     assert!(
         scored.windows(2).all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 >= w[1].1)),
         "larger passes first, each ranked best first: {scored:?}"
@@ -43,9 +43,12 @@ fn tune_prints_the_ranked_table_and_keeps_it_in_the_model() {
     assert_eq!(rows.iter().filter(|&&r| r == 2400).count(), 4, "{table}");
     assert_eq!(rows.iter().filter(|&&r| r == 1200).count(), 16, "{table}");
     assert!(scored[24].1 > scored[scored.len() - 1].1, "the grid spans good and bad cells");
+    // The grid holds out each of the 3 folds; the larger passes 2 of them.
+    let folds: Vec<u32> = lines[1..].iter().map(|l| field(l, 12).parse().unwrap()).collect();
+    assert!(rows.iter().zip(&folds).all(|(&r, &f)| f == if r > 600 { 2 } else { 3 }), "{table}");
     // Each larger pass re-scores the leaders of the pass before it.
     let params = |l: &str| (3..=9).filter(|&i| i != 7).map(|i| field(l, i)).collect::<Vec<_>>().join(" ");
-    let of_pass = |r: u64| lines[1..].iter().filter(|l| field(l, 12) == r.to_string()).map(|l| params(l)).collect::<Vec<_>>();
+    let of_pass = |r: u64| lines[1..].iter().filter(|l| field(l, 13) == r.to_string()).map(|l| params(l)).collect::<Vec<_>>();
     for (bigger, smaller, keep) in [(1200, 600, 16), (2400, 1200, 4)] {
         let mut leaders = of_pass(smaller)[..keep].to_vec();
         let mut again = of_pass(bigger);
@@ -58,7 +61,7 @@ fn tune_prints_the_ranked_table_and_keeps_it_in_the_model() {
     // larger C than the top cell's), and the model card names its parameters.
     let chosen: Vec<&&str> = lines[1..].iter().filter(|l| l.split_whitespace().nth(1) == Some("chosen")).collect();
     assert_eq!(chosen.len(), 1, "{table}");
-    assert_eq!(field(chosen[0], 12), "2400", "chosen in the last pass: {table}");
+    assert_eq!(field(chosen[0], 13), "2400", "chosen in the last pass: {table}");
     let pick: Vec<&str> = chosen[0].split_whitespace().collect();
     let top: Vec<&str> = lines[1].split_whitespace().collect();
     assert!(pick[6].parse::<f64>().unwrap() <= top[6].parse::<f64>().unwrap(), "{table}");
@@ -118,6 +121,7 @@ fn tune_json_lists_every_cell_with_its_parameters() {
         let rows = if i < 4 { 2400 } else if i < 20 { 1200 } else { 600 };
         assert_eq!(c["rows"], rows, "cell {i}");
         assert_eq!(c["stage"] == "larger", rows > 600, "cell {i}");
+        assert_eq!(c["folds"], if rows > 600 { 2 } else { 3 }, "cell {i}");
     }
     // Without the larger passes: the grid alone, all on the tuning rows.
     let (json, _) = tune(&t.train, &m, &["--json", "--transform", "log", "--class-weight", "balanced", "--rungs", "0"]);

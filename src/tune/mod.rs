@@ -98,8 +98,9 @@ pub struct TuneSpec {
     pub seed: u64,
     /// Larger passes after the grid: each scores the leading cells of the
     /// previous pass again on twice its rows (16 cells, then a quarter as
-    /// many, at least 2), while the training rows allow; the choice is made
-    /// among the cells of the last pass.
+    /// many, at least 2), while the training rows allow, holding out
+    /// [`RUNG_FOLDS`] of the folds; the choice is made among the cells of
+    /// the last pass.
     pub rungs: usize,
 }
 
@@ -108,7 +109,7 @@ pub struct TuneSpec {
 pub enum Stage {
     Coarse,
     Fine,
-    /// A leading cell scored again on a larger sample.
+    /// A leading cell scored again on a larger sample ([`RUNG_FOLDS`] of its folds).
     Rung,
 }
 
@@ -134,6 +135,8 @@ pub struct CvCell {
     /// Mean and (population) standard deviation of the fold scores.
     pub mean: f64,
     pub std: f64,
+    /// Folds scored: all of `--folds` in the grid, [`RUNG_FOLDS`] in a larger pass.
+    pub folds: u32,
     /// False when a fit hit the iteration limit (typically huge C): the score is of a rougher model.
     pub converged: bool,
     /// Rows of the sample the cell was scored on.
@@ -179,12 +182,12 @@ fn ranking(cells: &[CvCell]) -> Vec<usize> {
 }
 
 /// The index of the cell `select` picks, among the cells scored on the most rows.
-fn choose(cells: &[CvCell], select: Select, folds: usize) -> usize {
+fn choose(cells: &[CvCell], select: Select) -> usize {
     let top = ranking(cells)[0];
     match select {
         Select::Best => top,
         Select::OneSe => {
-            let bar = cells[top].mean - cells[top].std / (folds as f64).sqrt();
+            let bar = cells[top].mean - cells[top].std / (cells[top].folds.max(1) as f64).sqrt();
             (0..cells.len())
                 .filter(|&i| cells[i].rows == cells[top].rows && cells[i].mean >= bar)
                 .min_by(|&a, &b| {
@@ -212,15 +215,15 @@ impl TuneReport {
         let metric = self.metric.name();
         writeln!(
             s,
-            "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8} {:>7} {:>7} {:>8}",
-            "rank", "pick", "stage", "transform", "weight", "oversmpl", "log2C", "C", "log2g", "gamma", metric, "std", "rows", "fit s"
+            "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8} {:>7} {:>5} {:>7} {:>8}",
+            "rank", "pick", "stage", "transform", "weight", "oversmpl", "log2C", "C", "log2g", "gamma", metric, "std", "folds", "rows", "fit s"
         )
         .unwrap();
         for (rank, &i) in self.ranking().iter().enumerate() {
             let c = &self.cells[i];
             writeln!(
                 s,
-                "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8.4} {:>7.4} {:>7} {:>8.2}{}",
+                "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8.4} {:>7.4} {:>5} {:>7} {:>8.2}{}",
                 rank + 1,
                 if i == self.chosen as usize { "chosen" } else { "-" },
                 c.stage.name(),
@@ -233,6 +236,7 @@ impl TuneReport {
                 format!("{:.3e}", c.gamma()),
                 c.mean,
                 c.std,
+                c.folds,
                 c.rows,
                 seconds.get(i).copied().unwrap_or(f64::NAN),
                 if c.converged { "" } else { "  (iteration limit)" }
@@ -263,6 +267,7 @@ impl TuneReport {
                     "gamma": c.gamma(),
                     "mean": c.mean,
                     "std": c.std,
+                    "folds": c.folds,
                     "converged": c.converged,
                     "rows": c.rows,
                     "fit_seconds": seconds.get(i).copied(),
@@ -323,6 +328,29 @@ pub struct Tuned {
     pub fit_seconds: Vec<f64>,
     /// Wall time of the whole search (not stored: the model stays byte-identical).
     pub seconds: f64,
+}
+
+/// Folds a larger pass holds out and scores (of `--folds`; fewer if that is
+/// smaller). Its fits are the search's costliest (large C on many rows, at
+/// the iteration limit), and a ranking of 16 or 4 leading cells needs
+/// fewer of them than the grid: with 2 of 5, all six benchmark
+/// seed-variants chose the cell that all 5 chose (one fold alone misled one
+/// of them), in about half the search time (bench/RESULTS.md, "Larger passes
+/// on two folds").
+pub const RUNG_FOLDS: usize = 2;
+
+/// Iteration limit of a larger pass's fits, per training row: they run to
+/// the limit at large C whatever it is, and at 25 (half the grid's, on
+/// twice the rows) the six seed-variants chose the same cells as at 50
+/// (same entry).
+const RUNG_MAX_ITER_PER_ROW: usize = 25;
+
+/// Folds scored in a pass of `stage`.
+fn scored_folds(stage: Stage, folds: usize) -> usize {
+    match stage {
+        Stage::Rung => RUNG_FOLDS.min(folds),
+        Stage::Coarse | Stage::Fine => folds,
+    }
 }
 
 /// Cells kept for the first larger pass ([`TuneSpec::rungs`]); each later pass keeps a quarter (at least 2).
@@ -393,9 +421,10 @@ impl Sample {
             n_classes: k,
             fold_of: &self.fold_of,
             folds: spec.folds,
+            scored: scored_folds(stage, spec.folds),
             metric: spec.metric,
             eps: spec.eps,
-            max_iter_per_row: MAX_ITER_PER_ROW,
+            max_iter_per_row: if stage == Stage::Rung { RUNG_MAX_ITER_PER_ROW } else { MAX_ITER_PER_ROW },
         };
         let done = || bar.inc(1);
         let mut gammas: Vec<f64> = specs.iter().map(|s| s.log2g).collect();
@@ -419,6 +448,7 @@ impl Sample {
                     log2g: s.log2g,
                     mean,
                     std: var.sqrt(),
+                    folds: r.fold_scores.len() as u32,
                     converged: r.converged,
                     rows: self.y.len() as u64,
                 });
@@ -482,11 +512,11 @@ pub fn tune(
     let fine_guess = spec.grid.fine(0.0, 0.0).len();
     let pairs = (k * (k - 1) / 2) as u64;
     let direct = spec.oversample == Oversample::Smote;
-    let per_cell = spec.folds as u64 * if direct { 1 } else { pairs };
+    let fits = |stage: Stage| scored_folds(stage, spec.folds) as u64 * if direct { 1 } else { pairs };
     let first_cells = (coarse.len() * spec.transforms.len() * spec.class_weights.len() + fine_guess) as u64;
     let rung_cells: u64 = rungs.iter().map(|&(_, keep)| keep as u64).sum();
     let expected = first_cells + rung_cells;
-    let bar = Progress::steps(expected * per_cell, "tuning", quiet);
+    let bar = Progress::steps(first_cells * fits(Stage::Coarse) + rung_cells * fits(Stage::Rung), "tuning", quiet);
     let mut table = Table { cells: Vec::new(), seconds: Vec::new(), expected };
 
     for ti in 0..spec.transforms.len() {
@@ -530,7 +560,7 @@ pub fn tune(
             sample.score(0, &specs, Stage::Rung, spec, k, &mut table, &bar);
         }
     }
-    let chosen = choose(&table.cells, spec.select, spec.folds) as u32;
+    let chosen = choose(&table.cells, spec.select) as u32;
     let report = TuneReport { metric: spec.metric, select: spec.select, folds: spec.folds as u32, rows: n as u64, cells: table.cells, chosen };
     drop(bar);
     Ok(Tuned { report, fit_seconds: table.seconds, seconds: start.elapsed().as_secs_f64() })
@@ -564,6 +594,7 @@ mod tests {
             log2g,
             mean,
             std,
+            folds: 4,
             converged: true,
             rows: 100,
         }
@@ -575,16 +606,16 @@ mod tests {
         cells[1].rows = 400;
         cells[2].rows = 400;
         assert_eq!(ranking(&cells), vec![1, 2, 0]);
-        assert_eq!(choose(&cells, Select::Best, 4), 1);
+        assert_eq!(choose(&cells, Select::Best), 1);
         // Within one standard error of the top larger-pass cell (0.78 - 0.005): only itself;
         // the smaller-pass cell at 0.80 does not count.
-        assert_eq!(choose(&cells, Select::OneSe, 4), 1);
+        assert_eq!(choose(&cells, Select::OneSe), 1);
         // Top 0.79 +- 0.05 over 4 folds: bar 0.765; C 2^3 at 0.77 is simpler, at 0.76 out.
         cells[2].mean = 0.79;
         cells[1].mean = 0.77;
-        assert_eq!(choose(&cells, Select::OneSe, 4), 1);
+        assert_eq!(choose(&cells, Select::OneSe), 1);
         cells[1].mean = 0.76;
-        assert_eq!(choose(&cells, Select::OneSe, 4), 2);
+        assert_eq!(choose(&cells, Select::OneSe), 2);
     }
 
     #[test]
@@ -592,10 +623,10 @@ mod tests {
         // Top: 0.80 +- 0.04 over 4 folds: standard error 0.02, bar 0.78.
         let cells = vec![cell(9.0, -5.0, 0.80, 0.04), cell(3.0, -7.0, 0.785, 0.01), cell(1.0, -7.0, 0.70, 0.01), cell(3.0, -9.0, 0.77, 0.0)];
         assert_eq!(ranking(&cells), vec![0, 1, 3, 2]);
-        assert_eq!(choose(&cells, Select::Best, 4), 0);
-        assert_eq!(choose(&cells, Select::OneSe, 4), 1);
+        assert_eq!(choose(&cells, Select::Best), 0);
+        assert_eq!(choose(&cells, Select::OneSe), 1);
         // Equal scores: the smaller C wins the ranking too.
         let tie = vec![cell(5.0, -3.0, 0.5, 0.0), cell(3.0, -3.0, 0.5, 0.0)];
-        assert_eq!(choose(&tie, Select::Best, 5), 1);
+        assert_eq!(choose(&tie, Select::Best), 1);
     }
 }
