@@ -48,7 +48,8 @@ pub struct Args {
     #[arg(long, default_value_t = 3000, requires = "tune")]
     pub tune_rows: usize,
     /// Larger passes after the grid: the 16 leading cells are scored again on twice the tuning rows, then
-    /// the best quarter on twice that, and so on (at most the training rows); the choice is made in the last pass.
+    /// the best quarter on twice that, and so on (at most the training rows), each on 2 of the folds; the
+    /// choice is made in the last pass.
     #[arg(long, default_value_t = 2, requires = "tune")]
     pub rungs: usize,
     /// log2 grid: `c=BEGIN:END:STEP,gamma=BEGIN:END:STEP` [default: c=-5:15:2,gamma=3:-15:-2, as libsvm's grid.py].
