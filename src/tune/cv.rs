@@ -133,11 +133,10 @@ impl Problem<'_> {
 struct Previous {
     c: f64,
     alpha: Vec<f64>,
-    /// Some alpha is at its upper bound (C, or C times its class weight).
-    bounded: bool,
-    converged: bool,
-    /// Decision values of the fold's held-out rows.
-    dec: Vec<f64>,
+    /// The decision values of the fold's held-out rows when the solution is
+    /// optimal for every larger C too: it converged and no alpha is at its
+    /// upper bound (C, or C times its class weight).
+    still_optimal: Option<Vec<f64>>,
 }
 
 /// Squared Euclidean distances between all rows, `n x n` f32 (one matrix multiply).
@@ -224,13 +223,13 @@ pub fn gram_scores(p: &Problem, dist: &[f32], cells: &[CellSpec], done: &(dyn Fn
                         let v = if n_a > 0 { 1.0 } else { -1.0 };
                         return (vec![v; held.len()], 0.0, true);
                     }
-                    if let Some(last) = prev.as_ref().filter(|last| last.converged && !last.bounded) {
+                    if let Some(dec) = prev.as_ref().and_then(|last| last.still_optimal.as_ref()) {
                         // No alpha was held down by C: the last solution is still
                         // optimal with a larger C (the same rows are free or zero,
                         // the gradient does not depend on C). Typical of large
                         // gamma, where every row is a free support vector.
                         done();
-                        return (last.dec.clone(), 0.0, true);
+                        return (dec.clone(), 0.0, true);
                     }
                     let start = Instant::now();
                     let c = 2f64.powf(log2c);
@@ -255,12 +254,11 @@ pub fn gram_scores(p: &Problem, dist: &[f32], cells: &[CellSpec], done: &(dyn Fn
                             svs.iter().map(|&(g, v)| v * row[g] as f64).sum::<f64>() - sol.rho
                         })
                         .collect();
+                    let bounded = sol.coef.iter().zip(&cvec).any(|(cf, cv)| cf.abs() >= *cv);
                     prev = Some(Previous {
                         c,
                         alpha: sol.coef.iter().zip(&ys).map(|(&cf, &yv)| cf * yv as f64).collect(),
-                        bounded: sol.coef.iter().zip(&cvec).any(|(cf, cv)| cf.abs() >= *cv),
-                        converged: sol.converged,
-                        dec: dec.clone(),
+                        still_optimal: (sol.converged && !bounded).then(|| dec.clone()),
                     });
                     done();
                     (dec, start.elapsed().as_secs_f64(), sol.converged)

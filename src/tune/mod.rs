@@ -335,8 +335,8 @@ pub struct Tuned {
 /// the iteration limit), and a ranking of 16 or 4 leading cells needs
 /// fewer of them than the grid: with 2 of 5, all six benchmark
 /// seed-variants chose the cell that all 5 chose (one fold alone misled one
-/// of them), in about half the search time (bench/RESULTS.md, "Larger passes
-/// on two folds").
+/// of them), and the search took 30-43% less time (bench/RESULTS.md, "Larger
+/// passes on two folds").
 pub const RUNG_FOLDS: usize = 2;
 
 /// Iteration limit of a larger pass's fits, per training row: they run to
