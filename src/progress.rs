@@ -62,6 +62,13 @@ impl Progress {
         Progress(Some(pb))
     }
 
+    /// `n` of the planned steps will not be taken after all.
+    pub fn fewer(&self, n: u64) {
+        if let Some(pb) = &self.0 {
+            pb.set_length(pb.length().unwrap_or(0).saturating_sub(n));
+        }
+    }
+
     pub fn inc(&self, n: u64) {
         if let Some(pb) = &self.0 {
             pb.inc(n);

@@ -166,11 +166,12 @@ fn cross_validation(s: &mut String, tr: &crate::tune::TuneReport) {
     use crate::tune::{oversample_name, weight_name};
     writeln!(
         s,
-        "\n### Cross-validation (`--tune`)\n\n{} cells scored by {}-fold stratified cross-validation on {} rows ({}); chosen by {}: {}.\n",
+        "\n### Cross-validation (`--tune`)\n\n{} cells scored by {}-fold stratified cross-validation on {} rows ({}){}; chosen by {}: {}.\n",
         tr.cells.len(),
         tr.folds,
         tr.rows,
         tr.metric.name(),
+        if tr.cells.iter().any(|c| c.rows > tr.rows) { ", the leading ones again on larger samples (`rows`)" } else { "" },
         match tr.select {
             crate::tune::Select::OneSe => "the one-standard-error rule",
             crate::tune::Select::Best => "the top score",
@@ -178,12 +179,12 @@ fn cross_validation(s: &mut String, tr: &crate::tune::TuneReport) {
         crate::tune::describe(tr.chosen(), tr.metric)
     )
     .unwrap();
-    writeln!(s, "| rank | transform | class weight | oversampling | C | gamma | mean | std |\n|---:|---|---|---|---:|---:|---:|---:|").unwrap();
+    writeln!(s, "| rank | transform | class weight | oversampling | C | gamma | mean | std | folds | rows |\n|---:|---|---|---|---:|---:|---:|---:|---:|---:|").unwrap();
     for (rank, &i) in tr.ranking().iter().take(CV_ROWS).enumerate() {
         let c = &tr.cells[i];
         writeln!(
             s,
-            "| {} | {} | {} | {} | {:.4} | {:.3e} | {:.4} | {:.4} |",
+            "| {} | {} | {} | {} | {:.4} | {:.3e} | {:.4} | {:.4} | {} | {} |",
             rank + 1,
             c.transform.name(),
             weight_name(c.class_weight),
@@ -191,7 +192,9 @@ fn cross_validation(s: &mut String, tr: &crate::tune::TuneReport) {
             c.c(),
             c.gamma(),
             c.mean,
-            c.std
+            c.std,
+            c.folds,
+            c.rows
         )
         .unwrap();
     }

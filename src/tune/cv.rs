@@ -17,6 +17,7 @@
 //! is the reference the fast path is tested against.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::Range;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -81,8 +82,8 @@ pub struct Problem<'a> {
     pub n_classes: usize,
     pub fold_of: &'a [usize],
     pub folds: usize,
-    /// Folds held out and scored: the first `scored` of the `folds` (all of them in a full cross-validation).
-    pub scored: usize,
+    /// Folds held out and scored, of `0..folds` (all of them in a full cross-validation).
+    pub held_out: Range<usize>,
     pub metric: Metric,
     pub eps: f64,
     /// Iteration limit of each binary fit, per training row of the problem.
@@ -166,7 +167,8 @@ pub fn gram_scores(p: &Problem, dist: &[f32], cells: &[CellSpec], done: &(dyn Fn
     let mut gammas: Vec<f64> = cells.iter().map(|c| c.log2g).collect();
     gammas.sort_by(|a, b| b.total_cmp(a));
     gammas.dedup();
-    let folds: Vec<(Vec<usize>, Vec<usize>)> = (0..p.scored).map(|f| (p.train_rows(f), p.held_rows(f))).collect();
+    let folds: Vec<(Vec<usize>, Vec<usize>)> = p.held_out.clone().map(|f| (p.train_rows(f), p.held_rows(f))).collect();
+    let n_folds = folds.len();
     for log2g in gammas {
         let gamma = 2f64.powf(log2g) as f32;
         let mut gram = dist.to_vec();
@@ -188,7 +190,7 @@ pub fn gram_scores(p: &Problem, dist: &[f32], cells: &[CellSpec], done: &(dyn Fn
             .collect();
         let n_pairs = pairs.len();
         let tasks: Vec<(usize, usize, usize)> = (0..chains.len())
-            .flat_map(|w| (0..p.scored).flat_map(move |f| (0..n_pairs).map(move |q| (w, f, q))))
+            .flat_map(|w| (0..n_folds).flat_map(move |f| (0..n_pairs).map(move |q| (w, f, q))))
             .collect();
         // Largest problems first, so that the last ones to finish are small
         // and no core idles long before the next gamma (the cost grows
@@ -270,12 +272,12 @@ pub fn gram_scores(p: &Problem, dist: &[f32], cells: &[CellSpec], done: &(dyn Fn
             let cell = &cells[ci];
             let w = chains.iter().position(|(wt, _)| *wt == cell.class_weight).expect("weight chain");
             let j = chains[w].1.iter().position(|&v| v == cell.log2c).expect("C in chain");
-            let mut fold_scores = Vec::with_capacity(p.scored);
+            let mut fold_scores = Vec::with_capacity(n_folds);
             let (mut seconds, mut converged) = (0.0, true);
             for (f, (_, held)) in folds.iter().enumerate() {
                 let mut votes = vec![vec![0u32; k]; held.len()];
                 for (q, &(a, b)) in pairs.iter().enumerate() {
-                    let t = (w * p.scored + f) * pairs.len() + q;
+                    let t = (w * n_folds + f) * pairs.len() + q;
                     let (dec, s, conv) = &solved[t][j];
                     seconds += s;
                     converged &= conv;
@@ -327,7 +329,8 @@ fn argmax_first(v: &[u32]) -> usize {
 /// Scores `cells` by fitting a model per fold and cell, with SMOTE on the
 /// training rows when `oversample` (seeded per fold).
 pub fn direct_scores(p: &Problem, cells: &[CellSpec], oversample: bool, seed: u64, done: &(dyn Fn() + Sync)) -> Vec<CellResult> {
-    let jobs: Vec<(usize, usize)> = (0..cells.len()).flat_map(|c| (0..p.scored).map(move |f| (c, f))).collect();
+    let jobs: Vec<(usize, usize)> = (0..cells.len()).flat_map(|c| p.held_out.clone().map(move |f| (c, f))).collect();
+    let n_folds = p.held_out.len();
     let fits: Vec<(f64, f64, bool)> = jobs
         .par_iter()
         .map(|&(ci, f)| {
@@ -365,7 +368,7 @@ pub fn direct_scores(p: &Problem, cells: &[CellSpec], oversample: bool, seed: u6
         .collect();
     (0..cells.len())
         .map(|ci| {
-            let mine = &fits[ci * p.scored..(ci + 1) * p.scored];
+            let mine = &fits[ci * n_folds..(ci + 1) * n_folds];
             CellResult {
                 fold_scores: mine.iter().map(|f| f.0).collect(),
                 fit_seconds: mine.iter().map(|f| f.1).sum(),
@@ -424,7 +427,7 @@ mod tests {
             n_classes: 3,
             fold_of: &fold_of,
             folds: 4,
-            scored: 4,
+            held_out: 0..4,
             metric: Metric::MacroF1,
             eps: 1e-3,
             max_iter_per_row: 100_000,
@@ -455,10 +458,11 @@ mod tests {
         assert!(reused > 0, "no cell reused the solution of a smaller C");
     }
 
-    /// A pass that scores the first folds only (the larger passes) gives
-    /// exactly those folds' scores of the full cross-validation.
+    /// A pass that scores some folds only (the larger passes; the race of
+    /// the coarse pass, then its survivors) gives exactly those folds'
+    /// scores of the full cross-validation.
     #[test]
-    fn scoring_fewer_folds_gives_the_first_folds_scores() {
+    fn scoring_some_folds_gives_those_folds_scores() {
         let (x, y) = blobs(200);
         let fold_of = stratified_folds(&y, 3, 5, 9);
         let mut p = Problem {
@@ -468,7 +472,7 @@ mod tests {
             n_classes: 3,
             fold_of: &fold_of,
             folds: 5,
-            scored: 5,
+            held_out: 0..5,
             metric: Metric::MacroF1,
             eps: 1e-3,
             max_iter_per_row: 100_000,
@@ -477,12 +481,15 @@ mod tests {
             [-1.0, 3.0].iter().map(|&log2c| CellSpec { log2c, log2g: -1.0, class_weight: ClassWeight::None }).collect();
         let dist = squared_distances(&x, 4);
         let all = gram_scores(&p, &dist, &cells, &|| {});
-        p.scored = 2;
+        p.held_out = 0..2;
         let two = gram_scores(&p, &dist, &cells, &|| {});
         let direct = direct_scores(&p, &cells, false, 0, &|| {});
-        for ((a, t), d) in all.iter().zip(&two).zip(&direct) {
+        p.held_out = 2..5;
+        let rest = gram_scores(&p, &dist, &cells, &|| {});
+        for (((a, t), d), r) in all.iter().zip(&two).zip(&direct).zip(&rest) {
             assert_eq!(a.fold_scores.len(), 5);
             assert_eq!(t.fold_scores, a.fold_scores[..2]);
+            assert_eq!(r.fold_scores, a.fold_scores[2..], "the later folds alone score as in the whole run");
             assert_eq!(d.fold_scores.len(), 2);
         }
     }

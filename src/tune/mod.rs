@@ -14,6 +14,7 @@ pub mod grid;
 pub mod smote;
 
 use std::fmt::Write as _;
+use std::ops::Range;
 
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
@@ -165,14 +166,17 @@ pub struct TuneReport {
 }
 
 /// Cell indices: cells scored on more rows first (theirs are the scores
-/// nearest the final fit's), then top score first; ties go to the simpler
-/// model (smaller C, then smaller gamma), then to table order.
+/// nearest the final fit's), then on more folds (a coarse cell that lost
+/// the race has a mean of fewer folds, not comparable), then top score
+/// first; ties go to the simpler model (smaller C, then smaller gamma), then
+/// to table order.
 fn ranking(cells: &[CvCell]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..cells.len()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (&cells[a], &cells[b]);
         y.rows
             .cmp(&x.rows)
+            .then(y.folds.cmp(&x.folds))
             .then(y.mean.total_cmp(&x.mean))
             .then(x.log2c.total_cmp(&y.log2c))
             .then(x.log2g.total_cmp(&y.log2g))
@@ -181,7 +185,7 @@ fn ranking(cells: &[CvCell]) -> Vec<usize> {
     order
 }
 
-/// The index of the cell `select` picks, among the cells scored on the most rows.
+/// The index of the cell `select` picks, among the cells scored on the most rows (and folds).
 fn choose(cells: &[CvCell], select: Select) -> usize {
     let top = ranking(cells)[0];
     match select {
@@ -189,7 +193,7 @@ fn choose(cells: &[CvCell], select: Select) -> usize {
         Select::OneSe => {
             let bar = cells[top].mean - cells[top].std / (cells[top].folds.max(1) as f64).sqrt();
             (0..cells.len())
-                .filter(|&i| cells[i].rows == cells[top].rows && cells[i].mean >= bar)
+                .filter(|&i| cells[i].rows == cells[top].rows && cells[i].folds == cells[top].folds && cells[i].mean >= bar)
                 .min_by(|&a, &b| {
                     let (x, y) = (&cells[a], &cells[b]);
                     x.log2c.total_cmp(&y.log2c).then(x.log2g.total_cmp(&y.log2g)).then(y.mean.total_cmp(&x.mean)).then(a.cmp(&b))
@@ -345,13 +349,17 @@ pub const RUNG_FOLDS: usize = 2;
 /// (same entry).
 const RUNG_MAX_ITER_PER_ROW: usize = 25;
 
-/// Folds scored in a pass of `stage`.
-fn scored_folds(stage: Stage, folds: usize) -> usize {
-    match stage {
-        Stage::Rung => RUNG_FOLDS.min(folds),
-        Stage::Coarse | Stage::Fine => folds,
-    }
-}
+/// Folds the coarse pass scores every cell on first (when `--folds` is
+/// larger); only the cells near the best on those go on to the others.
+const RACE_FOLDS: usize = 2;
+
+/// How far below the best cell on the first [`RACE_FOLDS`] folds a coarse
+/// cell may score and still be scored on the others. Most of the grid
+/// (tiny or huge gamma, tiny C) is far below; its fits were a third of the
+/// coarse pass. On the six benchmark seed-variants the leading cells were
+/// at most 0.041 below the best on those two folds (bench/RESULTS.md,
+/// "Racing the coarse pass").
+const RACE_MARGIN: f64 = 0.1;
 
 /// Cells kept for the first larger pass ([`TuneSpec::rungs`]); each later pass keeps a quarter (at least 2).
 const RUNG_KEEP: usize = 16;
@@ -360,8 +368,39 @@ const RUNG_KEEP: usize = 16;
 struct Table {
     cells: Vec<CvCell>,
     seconds: Vec<f64>,
+    /// Each cell's fold scores (its mean and std are of these).
+    scores: Vec<Vec<f64>>,
     /// Cells the whole search expects to score (for the progress message).
     expected: u64,
+}
+
+impl Table {
+    /// Adds fold scores to `cell`'s (the same pass, settings and rows), or the cell itself if new.
+    fn add(&mut self, cell: CvCell, r: CellResult) {
+        let same = |c: &CvCell| {
+            (c.stage, c.transform, c.class_weight, c.oversample, c.rows) == (cell.stage, cell.transform, cell.class_weight, cell.oversample, cell.rows)
+                && c.log2c == cell.log2c
+                && c.log2g == cell.log2g
+        };
+        let i = match self.cells.iter().position(same) {
+            Some(i) => i,
+            None => {
+                self.cells.push(cell);
+                self.seconds.push(0.0);
+                self.scores.push(Vec::new());
+                self.cells.len() - 1
+            }
+        };
+        let scores = &mut self.scores[i];
+        scores.extend(&r.fold_scores);
+        let m = scores.len() as f64;
+        let mean = scores.iter().sum::<f64>() / m;
+        let var = scores.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / m;
+        let c = &mut self.cells[i];
+        (c.mean, c.std, c.folds) = (mean, var.sqrt(), scores.len() as u32);
+        c.converged &= r.converged;
+        self.seconds[i] += r.fit_seconds;
+    }
 }
 
 /// A stratified sample of the training rows, split into folds, its rows
@@ -410,9 +449,21 @@ impl Sample {
         Ok(Sample { y: ys, fold_of, prepared })
     }
 
-    /// Scores `specs` with the `t`-th transform, one gamma at a time (so
-    /// that the progress bar can show the best so far), into `table`.
-    fn score(&self, t: usize, specs: &[CellSpec], stage: Stage, spec: &TuneSpec, k: usize, table: &mut Table, bar: &Progress) {
+    /// Scores `specs` with the `t`-th transform on the folds `held_out`,
+    /// one gamma at a time (so that the progress bar can show the best so
+    /// far), into `table` (adding to the scores of cells already there).
+    #[allow(clippy::too_many_arguments)]
+    fn score(
+        &self,
+        t: usize,
+        specs: &[CellSpec],
+        stage: Stage,
+        held_out: Range<usize>,
+        spec: &TuneSpec,
+        k: usize,
+        table: &mut Table,
+        bar: &Progress,
+    ) {
         let prep = &self.prepared[t];
         let problem = Problem {
             x: &prep.x,
@@ -421,7 +472,7 @@ impl Sample {
             n_classes: k,
             fold_of: &self.fold_of,
             folds: spec.folds,
-            scored: scored_folds(stage, spec.folds),
+            held_out,
             metric: spec.metric,
             eps: spec.eps,
             max_iter_per_row: if stage == Stage::Rung { RUNG_MAX_ITER_PER_ROW } else { MAX_ITER_PER_ROW },
@@ -436,23 +487,20 @@ impl Sample {
                 None => cv::direct_scores(&problem, &group, true, spec.seed, &done),
             };
             for (s, r) in group.iter().zip(results) {
-                let m = r.fold_scores.len() as f64;
-                let mean = r.fold_scores.iter().sum::<f64>() / m;
-                let var = r.fold_scores.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / m;
-                table.cells.push(CvCell {
+                let cell = CvCell {
                     stage,
                     transform: prep.transform,
                     class_weight: s.class_weight,
                     oversample: spec.oversample,
                     log2c: s.log2c,
                     log2g: s.log2g,
-                    mean,
-                    std: var.sqrt(),
-                    folds: r.fold_scores.len() as u32,
+                    mean: 0.0,
+                    std: 0.0,
+                    folds: 0,
                     converged: r.converged,
                     rows: self.y.len() as u64,
-                });
-                table.seconds.push(r.fit_seconds);
+                };
+                table.add(cell, r);
             }
             let top = &table.cells[ranking(&table.cells)[0]];
             bar.set_message(format!("cell {} of {}, best {}", table.cells.len(), table.expected, describe(top, spec.metric)));
@@ -512,18 +560,39 @@ pub fn tune(
     let fine_guess = spec.grid.fine(0.0, 0.0).len();
     let pairs = (k * (k - 1) / 2) as u64;
     let direct = spec.oversample == Oversample::Smote;
-    let fits = |stage: Stage| scored_folds(stage, spec.folds) as u64 * if direct { 1 } else { pairs };
+    let fits_per_fold = if direct { 1 } else { pairs };
+    let rung_folds = RUNG_FOLDS.min(spec.folds);
     let first_cells = (coarse.len() * spec.transforms.len() * spec.class_weights.len() + fine_guess) as u64;
     let rung_cells: u64 = rungs.iter().map(|&(_, keep)| keep as u64).sum();
     let expected = first_cells + rung_cells;
-    let bar = Progress::steps(first_cells * fits(Stage::Coarse) + rung_cells * fits(Stage::Rung), "tuning", quiet);
-    let mut table = Table { cells: Vec::new(), seconds: Vec::new(), expected };
+    let planned = (first_cells * spec.folds as u64 + rung_cells * rung_folds as u64) * fits_per_fold;
+    let bar = Progress::steps(planned, "tuning", quiet);
+    let mut table = Table { cells: Vec::new(), seconds: Vec::new(), scores: Vec::new(), expected };
 
+    // The coarse pass races: every cell on the first folds, then only
+    // those near the best on the others.
+    let race = RACE_FOLDS.min(spec.folds);
     for ti in 0..spec.transforms.len() {
         for &w in &spec.class_weights {
             let specs: Vec<CellSpec> =
                 coarse.iter().map(|&(c, g)| CellSpec { log2c: c, log2g: g, class_weight: w }).collect();
-            first.score(ti, &specs, Stage::Coarse, spec, k, &mut table, &bar);
+            first.score(ti, &specs, Stage::Coarse, 0..race, spec, k, &mut table, &bar);
+        }
+    }
+    if race < spec.folds {
+        let best = table.cells.iter().map(|c| c.mean).fold(f64::NEG_INFINITY, f64::max);
+        let dropped = table.cells.iter().filter(|c| c.mean < best - RACE_MARGIN).count() as u64;
+        bar.fewer(dropped * (spec.folds - race) as u64 * fits_per_fold);
+        for (ti, &t) in spec.transforms.iter().enumerate() {
+            for &w in &spec.class_weights {
+                let specs: Vec<CellSpec> = table
+                    .cells
+                    .iter()
+                    .filter(|c| c.transform == t && c.class_weight == w && c.mean >= best - RACE_MARGIN)
+                    .map(|c| CellSpec { log2c: c.log2c, log2g: c.log2g, class_weight: w })
+                    .collect();
+                first.score(ti, &specs, Stage::Coarse, race..spec.folds, spec, k, &mut table, &bar);
+            }
         }
     }
     // The fine pass, around the top coarse cell, with its transform and weighting.
@@ -535,7 +604,7 @@ pub fn tune(
         .into_iter()
         .map(|(c, g)| CellSpec { log2c: c, log2g: g, class_weight: coarse_best.class_weight })
         .collect();
-    first.score(ti, &fine, Stage::Fine, spec, k, &mut table, &bar);
+    first.score(ti, &fine, Stage::Fine, 0..spec.folds, spec, k, &mut table, &bar);
     drop(first);
 
     // Larger passes: scores on a few thousand rows rank settings for that
@@ -557,7 +626,7 @@ pub fn tune(
             // Grouped by gamma (one kernel matrix each), in a fixed order.
             specs.sort_by(|a, b| b.log2g.total_cmp(&a.log2g).then(a.log2c.total_cmp(&b.log2c)).then((a.class_weight as u8).cmp(&(b.class_weight as u8))));
             let sample = Sample::draw(x, names, y, k, size, &[t], spec)?;
-            sample.score(0, &specs, Stage::Rung, spec, k, &mut table, &bar);
+            sample.score(0, &specs, Stage::Rung, 0..rung_folds, spec, k, &mut table, &bar);
         }
     }
     let chosen = choose(&table.cells, spec.select) as u32;
@@ -616,6 +685,31 @@ mod tests {
         assert_eq!(choose(&cells, Select::OneSe), 1);
         cells[1].mean = 0.76;
         assert_eq!(choose(&cells, Select::OneSe), 2);
+    }
+
+    #[test]
+    fn cells_that_lost_the_race_rank_after_the_complete_ones_and_are_never_chosen() {
+        // Scored on 2 of 4 folds: a mean of other folds, not comparable, however high.
+        let mut cells = vec![cell(9.0, -5.0, 0.80, 0.01), cell(1.0, -7.0, 0.85, 0.0), cell(3.0, -7.0, 0.60, 0.02)];
+        cells[1].folds = 2;
+        assert_eq!(ranking(&cells), vec![0, 2, 1]);
+        assert_eq!(choose(&cells, Select::Best), 0);
+        assert_eq!(choose(&cells, Select::OneSe), 0, "the simpler raced-out cell is not a candidate");
+    }
+
+    #[test]
+    fn fold_scores_added_later_update_the_cell() {
+        let mut t = Table { cells: Vec::new(), seconds: Vec::new(), scores: Vec::new(), expected: 0 };
+        let result = |s: &[f64], secs: f64, converged: bool| CellResult { fold_scores: s.to_vec(), fit_seconds: secs, converged };
+        t.add(cell(1.0, -3.0, 0.0, 0.0), result(&[0.5, 0.7], 1.0, true));
+        let mut other = cell(1.0, -3.0, 0.0, 0.0);
+        other.rows = 200;
+        t.add(other, result(&[0.1, 0.1], 1.0, true));
+        t.add(cell(1.0, -3.0, 0.0, 0.0), result(&[0.6, 0.6], 0.5, false));
+        assert_eq!(t.cells.len(), 2, "another sample size is another cell");
+        let c = &t.cells[0];
+        assert_eq!((c.folds, c.converged, t.seconds[0]), (4, false, 1.5));
+        assert!((c.mean - 0.6).abs() < 1e-12 && (c.std - (0.02f64 / 4.0).sqrt()).abs() < 1e-12, "{c:?}");
     }
 
     #[test]
