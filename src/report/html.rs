@@ -296,11 +296,13 @@ fn model(s: &mut String, m: &ModelSection) -> Result<()> {
         writeln!(s, "<h3>Cross-validation (<code>--tune</code>)</h3>").unwrap();
         writeln!(
             s,
-            "<p>{} cells scored by {}-fold stratified cross-validation on {} rows; chosen: {}. The heatmap shows the coarse grid of the chosen transform and class weighting: C (the penalty for misclassified training flows) across, gamma (how local each support vector's influence is) down; the chosen cell is outlined in red.</p>",
+            "<p>{} cells scored by {}-fold stratified cross-validation on {} rows; chosen: {}. The heatmap shows the coarse grid of the chosen transform and class weighting: C (the penalty for misclassified training flows) across, gamma (how local each support vector's influence is) down; the chosen cell is outlined in red. A cell more than {} below the best on the first {} folds was not scored on the others (the race) and shows the mean of those.</p>",
             t.cells,
             t.folds,
             grouped(t.rows as u64),
-            esc(&t.chosen)
+            esc(&t.chosen),
+            crate::tune::RACE_MARGIN,
+            crate::tune::RACE_FOLDS
         )
         .unwrap();
         let finite: Vec<f64> = t.mean.iter().flatten().copied().filter(|v| v.is_finite()).collect();

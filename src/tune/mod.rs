@@ -136,7 +136,8 @@ pub struct CvCell {
     /// Mean and (population) standard deviation of the fold scores.
     pub mean: f64,
     pub std: f64,
-    /// Folds scored: all of `--folds` in the grid, [`RUNG_FOLDS`] in a larger pass.
+    /// Folds scored: all of `--folds` in the grid, [`RACE_FOLDS`] for a
+    /// coarse cell that lost the race, [`RUNG_FOLDS`] in a larger pass.
     pub folds: u32,
     /// False when a fit hit the iteration limit (typically huge C): the score is of a rougher model.
     pub converged: bool,
@@ -351,7 +352,7 @@ const RUNG_MAX_ITER_PER_ROW: usize = 25;
 
 /// Folds the coarse pass scores every cell on first (when `--folds` is
 /// larger); only the cells near the best on those go on to the others.
-const RACE_FOLDS: usize = 2;
+pub const RACE_FOLDS: usize = 2;
 
 /// How far below the best cell on the first [`RACE_FOLDS`] folds a coarse
 /// cell may score and still be scored on the others. Most of the grid
@@ -359,7 +360,7 @@ const RACE_FOLDS: usize = 2;
 /// coarse pass. On the six benchmark seed-variants the leading cells were
 /// at most 0.041 below the best on those two folds (bench/RESULTS.md,
 /// "Racing the coarse pass").
-const RACE_MARGIN: f64 = 0.1;
+pub const RACE_MARGIN: f64 = 0.1;
 
 /// Cells kept for the first larger pass ([`TuneSpec::rungs`]); each later pass keeps a quarter (at least 2).
 const RUNG_KEEP: usize = 16;
