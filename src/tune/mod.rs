@@ -582,14 +582,15 @@ pub fn tune(
     }
     if race < spec.folds {
         let best = table.cells.iter().map(|c| c.mean).fold(f64::NEG_INFINITY, f64::max);
-        let dropped = table.cells.iter().filter(|c| c.mean < best - RACE_MARGIN).count() as u64;
+        let goes_on = |c: &CvCell| c.mean >= best - RACE_MARGIN;
+        let dropped = table.cells.iter().filter(|c| !goes_on(c)).count() as u64;
         bar.fewer(dropped * (spec.folds - race) as u64 * fits_per_fold);
         for (ti, &t) in spec.transforms.iter().enumerate() {
             for &w in &spec.class_weights {
                 let specs: Vec<CellSpec> = table
                     .cells
                     .iter()
-                    .filter(|c| c.transform == t && c.class_weight == w && c.mean >= best - RACE_MARGIN)
+                    .filter(|c| c.transform == t && c.class_weight == w && goes_on(c))
                     .map(|c| CellSpec { log2c: c.log2c, log2g: c.log2g, class_weight: w })
                     .collect();
                 first.score(ti, &specs, Stage::Coarse, race..spec.folds, spec, k, &mut table, &bar);
