@@ -134,7 +134,7 @@ def main():
         print(f"{v:<7} summary over seeds {a.seeds}: test macro-F1 mean (median)")
         for name, f1s in scores.items():
             print(f"{v:<7}      {name:<22} {statistics.mean(f1s):>13.4f} ({statistics.median(f1s):.4f})")
-        diffs = [a - b for a, b in zip(scores["ntc --tune"], scores["sklearn GridSearchCV"])]
+        diffs = [ours - peer for ours, peer in zip(scores["ntc --tune"], scores["sklearn GridSearchCV"])]
         print(f"{v:<7}      ntc --tune minus GridSearchCV, per seed: {', '.join(f'{d:+.4f}' for d in diffs)}; "
               f"mean {statistics.mean(diffs):+.4f}, ntc ahead on {sum(d > 0 for d in diffs)} of {len(diffs)}")
         for what, ups in speedups.items():
