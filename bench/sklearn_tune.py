@@ -10,7 +10,7 @@ training rows; default: the tuning sample) and scores a test CSV. Writes
 timings and scores as JSON.
 
 usage: sklearn_tune.py SAMPLE.csv TEST.csv OUT.json [--refit TRAIN.csv] [--grid c=-5:15:2,gamma=3:-15:-2]
-       [--folds 5] [--jobs 2] [--metric macro_f1]
+       [--folds 5] [--jobs 2] [--metric macro_f1] [--class-weights none,sqrt]
 """
 import argparse
 import json
@@ -48,6 +48,18 @@ def parse_grid(s):
     return axis(g["c"]), axis(g["gamma"])
 
 
+def weights(w, y):
+    """ntc's class weightings: none, balanced, and sqrt (the square root of
+    balanced's factors). ntc computes them on each training fold; here they
+    come from all of `y` (the tuning sample), as a fixed dict."""
+    if w == "none":
+        return None
+    if w == "balanced":
+        return "balanced"
+    classes, counts = np.unique(y, return_counts=True)
+    return {c: float(np.sqrt(len(y) / (len(classes) * n))) for c, n in zip(classes, counts)}
+
+
 def around(v, step):
     return [v] if step == 0 else [v + i * abs(step) / 4 for i in range(-2, 3)]
 
@@ -61,6 +73,7 @@ def main():
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--metric", default="macro_f1")
+    ap.add_argument("--class-weights", default="none,sqrt", help="weightings to try, as ntc --tune's default")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--refit", help="CSV of the rows to refit the best cell on (default: the tuning sample)")
     a = ap.parse_args()
@@ -76,7 +89,7 @@ def main():
 
     def search(t, w, c_exps, g_exps, stage):
         grid = GridSearchCV(
-            SVC(kernel="rbf", class_weight=None if w == "none" else "balanced", max_iter=cap, tol=CV_TOL),
+            SVC(kernel="rbf", class_weight=weights(w, y), max_iter=cap, tol=CV_TOL),
             {"C": [2.0 ** c for c in c_exps], "gamma": [2.0 ** g for g in g_exps]},
             scoring=SCORING[a.metric],
             cv=cv,
@@ -88,7 +101,7 @@ def main():
             cells.append((float(m), float(s), float(np.log2(p["C"])), float(np.log2(p["gamma"])), t, w, stage))
 
     for t in ("none", "log"):
-        for w in ("none", "balanced"):
+        for w in a.class_weights.split(","):
             search(t, w, cs, gs, "coarse")
     rank = lambda c: (-c[0], c[2], c[3])
     best = min(cells, key=rank)
@@ -98,14 +111,15 @@ def main():
     tune_s = time.perf_counter() - t0
 
     _, _, lc, lg, t, w, _ = best
-    svc = SVC(kernel="rbf", C=2.0 ** lc, gamma=2.0 ** lg, class_weight=None if w == "none" else "balanced")
     if a.refit:
         # As ntc: the preparation is learnt again on the rows the final model is fitted on.
         refit, refit_y = read(a.refit)
         prep = Prep(refit, t)
+        svc = SVC(kernel="rbf", C=2.0 ** lc, gamma=2.0 ** lg, class_weight=weights(w, refit_y))
         svc.fit(prep(refit), refit_y)
     else:
         prep = preps[t]
+        svc = SVC(kernel="rbf", C=2.0 ** lc, gamma=2.0 ** lg, class_weight=weights(w, y))
         svc.fit(xs[t], y)
     total_s = time.perf_counter() - t0
     test, truth = read(a.test)

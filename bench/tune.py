@@ -73,7 +73,7 @@ def main():
     rows, max_rows = str(a.tune_rows), str(max(a.max_rows, a.tune_rows))
     seeds = [int(s) for s in a.seeds.split(",")]
     print(f"training rows {max_rows} (every model), tuning rows {rows} (both tools, the same sample), "
-          f"grid {a.grid}, transforms none+log, class weights none+balanced, 5 folds, macro-F1, seeds {a.seeds}")
+          f"grid {a.grid}, transforms none+log, class weights none+sqrt, 5 folds, macro-F1, seeds {a.seeds}")
     print(f"train: synth --rows 100000 --seed 1; test: synth --rows 20000 --seed 2 (--dirty for the dirty variant)")
     print("ntc --tune: the one-standard-error cell (the default), chosen after the larger passes (--rungs 2, the default);")
     print("--rungs 0: the grid alone; ntc top cell: the top CV mean of the last pass (--select best)\n")

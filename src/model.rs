@@ -24,7 +24,10 @@ use crate::metrics::Metrics;
 use crate::svm::SvmModel;
 
 pub const MAGIC: &[u8; 8] = b"NTCMODEL";
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
+/// The oldest format this version reads: 5 had numeric features only, which
+/// 6 reads as a preprocessor without categorical features.
+pub const OLDEST_READABLE: u32 = 5;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// How and on what a model was trained (the model card).
@@ -90,9 +93,9 @@ impl Model {
             return Err(bad("truncated ntc model file (header incomplete)"));
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE..=FORMAT_VERSION).contains(&version) {
             return Err(bad(&format!(
-                "model format version {version}; this ntc ({}) reads version {FORMAT_VERSION}: retrain the model with this version",
+                "model format version {version}; this ntc ({}) reads versions {OLDEST_READABLE} to {FORMAT_VERSION}: retrain the model with this version",
                 crate::NTC_VERSION
             )));
         }
@@ -115,9 +118,18 @@ impl Model {
 
     /// Internal consistency, so that a decodable but wrong file cannot cause a panic later.
     fn check(&self) -> std::result::Result<(), String> {
-        let d = self.preprocessor.features.len();
-        let p = &self.preprocessor;
-        if p.imputation.len() != d || p.mean.len() != d || p.scale.len() != d || self.svm.n_features != d {
+        let p = &self.preprocessor.numeric;
+        let dn = p.features.len();
+        if p.imputation.len() != dn || p.mean.len() != dn || p.scale.len() != dn {
+            return Err("numeric feature count differs between parts".into());
+        }
+        for f in &self.preprocessor.categorical {
+            if !(f.weight.is_finite() && f.weight > 0.0) || f.source.columns().iter().any(|c| c.is_empty()) {
+                return Err(format!("categorical feature '{}' is malformed", f.source.name()));
+            }
+        }
+        let d = self.preprocessor.n_features();
+        if self.svm.n_features != d {
             return Err("feature count differs between parts".into());
         }
         if d == 0 || self.svm.support_vectors.len() % d != 0 {
@@ -128,7 +140,7 @@ impl Model {
             return Err("class count differs between parts".into());
         }
         let pf = &self.training.profile;
-        if pf.features.len() != d || pf.class_mix.len() != k || pf.features.iter().any(|f| f.shares.len() != f.edges.len() + 2) {
+        if pf.features.len() != self.preprocessor.numeric_inputs().len() || pf.class_mix.len() != k || pf.features.iter().any(|f| f.shares.len() != f.edges.len() + 2) {
             return Err("training profile does not match the features and classes".into());
         }
         let n_sv = self.svm.n_support_vectors();
@@ -179,7 +191,8 @@ mod tests {
     fn tiny_model() -> Model {
         let x = array![[0.0, 1.0], [0.1, 1.2], [3.0, 0.0], [3.2, 0.1], [0.2, 0.9], [2.9, 0.2]];
         let names = vec!["a".to_string(), "b".to_string()];
-        let (pre, xs, _) = Preprocessor::fit(x.view(), &names, crate::features::Transform::None).unwrap();
+        let (numeric, xs, _) = crate::features::NumericFeatures::fit(x.view(), &names, crate::features::Transform::None).unwrap();
+        let pre = Preprocessor { numeric, categorical: vec![] };
         let y = [0, 0, 1, 1, 0, 1];
         let flat: Vec<f64> = xs.iter().copied().collect();
         let svm = SvmModel::fit(&flat, 2, &y, 2, &SvcParams { probability: false, ..SvcParams::default() }).unwrap();

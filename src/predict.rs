@@ -4,10 +4,11 @@
 
 use std::io::Write;
 
-use crate::data::reader::{FlowReader, Reject};
+use crate::data::reader::{Batch, ColumnPlan, FlowReader, Reject};
 use crate::data::rejects::RejectsFile;
 use crate::data::schema::ID_COLUMN;
 use crate::error::{Error, Result};
+use crate::features::Encoder;
 use crate::metrics::{Confusion, Metrics};
 use crate::model::Model;
 use crate::progress::Progress;
@@ -27,6 +28,27 @@ pub enum Keep {
 /// Rows read and classified at once.
 pub const BATCH_ROWS: usize = 16384;
 
+/// The columns of `reader` a model reads (and the label, if asked).
+pub fn model_plan(model: &Model, reader: &FlowReader, label: Option<&str>) -> Result<ColumnPlan> {
+    let pre = &model.preprocessor;
+    reader.plan_with_text(&pre.numeric_inputs(), &pre.text_inputs(), label)
+}
+
+/// The feature rows of a batch read with [`model_plan`]: its numeric inputs as
+/// read, the codes of its text cells, encoded.
+pub fn feature_rows(enc: &Encoder, plan: &ColumnPlan, batch: &Batch) -> Vec<f64> {
+    if plan.text_idx.is_empty() {
+        return enc.transform(&batch.features);
+    }
+    let (dn, w) = (enc.n_numeric_inputs(), enc.input_width());
+    let mut inputs = Vec::with_capacity(batch.len() * w);
+    for (r, rec) in batch.records.iter().enumerate() {
+        inputs.extend_from_slice(&batch.features[r * dn..(r + 1) * dn]);
+        inputs.extend(plan.text_idx.iter().enumerate().map(|(t, &i)| enc.text_code(t, &rec[i])));
+    }
+    enc.transform(&inputs)
+}
+
 /// Classifies every row of `reader` and writes CSV to `out`, one output row
 /// per accepted input row, in input order. Records the reader set aside
 /// (`--on-error skip`) go to `rejects`. Returns the number of rows predicted.
@@ -42,7 +64,8 @@ pub fn predict_csv<W: Write>(
     if proba && !model.svm.has_probability() {
         return Err(Error::input("--proba: this model was trained without probability estimates (train without --no-proba)"));
     }
-    let plan = reader.plan(&model.preprocessor.features, None)?;
+    let plan = model_plan(model, reader, None)?;
+    let encoder = model.preprocessor.encoder();
     let predictor = Predictor::new(&model.svm);
     let kept: Vec<usize> = match keep {
         Keep::All => (0..reader.headers().len()).collect(),
@@ -68,8 +91,8 @@ pub fn predict_csv<W: Write>(
     let mut num = String::new();
     let k = model.classes.len();
     reader.for_each_batch(&plan, BATCH_ROWS, |batch| {
-        model.preprocessor.transform_rows(&mut batch.features);
-        let pred = predictor.predict(&batch.features, proba);
+        let x = feature_rows(&encoder, &plan, batch);
+        let pred = predictor.predict(&x, proba);
         for (r, raw) in batch.records.iter().enumerate() {
             record.clear();
             for &i in &kept {
@@ -120,7 +143,8 @@ pub fn score(
     progress: &Progress,
 ) -> Result<Metrics> {
     let label = &model.training.label_column;
-    let plan = reader.plan(&model.preprocessor.features, Some(label))?;
+    let plan = model_plan(model, reader, Some(label))?;
+    let encoder = model.preprocessor.encoder();
     let k = model.classes.len();
     let predictor = Predictor::new(&model.svm);
     let mut confusion = Confusion::new(k);
@@ -149,8 +173,8 @@ pub fn score(
         if let Some(r) = rejects.as_deref_mut() {
             r.write_merged(&batch.rejects, &unscored)?;
         }
-        model.preprocessor.transform_rows(&mut batch.features);
-        let pred = predictor.predict(&batch.features, false);
+        let x = feature_rows(&encoder, &plan, batch);
+        let pred = predictor.predict(&x, false);
         for (t, p) in truth.into_iter().zip(pred.class) {
             if let Some(t) = t {
                 confusion.add(t, p);

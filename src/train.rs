@@ -1,29 +1,71 @@
-//! `ntc train` as a library call: read, sample, transform, fit, describe.
+//! `ntc train` as a library call: choose the columns, read the labels,
+//! sample, read the features, decide what each column becomes, tune, fit,
+//! describe. Each step is a function of its own below, in that order.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::data::classes::ClassMap;
+use crate::data::ingest::{self, FirstPass, LabelledRows, Labels};
 use crate::data::reader::FlowReader;
-use crate::data::{ingest, sample, schema};
+use crate::data::{sample, schema};
 use crate::drift::TrainingProfile;
 use crate::error::{display_path, Error, Result};
-use crate::features::{Preprocessor, Transform};
+use crate::features::{categorical, Columns, FeaturePlan, Preprocessor, Source, Transform};
 use crate::metrics::Metrics;
 use crate::model::{Model, TrainingInfo};
 use crate::progress::{note, Progress};
 use crate::svm::{Gamma, SvcParams, SvmModel};
-use crate::tune::{self, Oversample, TuneSpec, Tuned};
+use crate::tune::{self, Oversample, TuneData, TuneSpec, Tuned};
 
 /// Above this many training rows, say that `--max-rows` exists.
 const LARGE_TRAINING: usize = 100_000;
+
+/// The port columns of the Unicauca schema, the default of `--server-port`.
+pub const PORT_COLUMNS: (&str, &str) = ("Source.Port", "Destination.Port");
+
+/// The column `--categorical` names by default: a protocol number is a name.
+pub const DEFAULT_CATEGORICAL: &str = "Protocol";
+
+/// How the two port columns of a flow are used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerPort {
+    /// One categorical feature, the smaller of the two ports, when the file
+    /// has `Source.Port` and `Destination.Port`.
+    Auto,
+    /// The same from these two columns.
+    Columns(String, String),
+    /// No such feature: port columns are numbers like any other.
+    Off,
+}
+
+impl std::str::FromStr for ServerPort {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(ServerPort::Auto),
+            "none" => Ok(ServerPort::Off),
+            _ => match s.split_once(',') {
+                Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() && !b.contains(',') => {
+                    Ok(ServerPort::Columns(a.trim().to_string(), b.trim().to_string()))
+                }
+                _ => Err(format!("'{s}' is not 'auto', 'none' or two columns 'SRC,DST'")),
+            },
+        }
+    }
+}
 
 pub struct TrainRequest {
     pub csv: PathBuf,
     pub class_map: ClassMap,
     pub label: String,
     pub drop: Vec<String>,
+    /// Columns of numbers that are names; None: `Protocol`, when the file has it.
+    pub categorical: Option<Vec<String>>,
+    pub server_port: ServerPort,
+    /// `--group-by`: the column whose groups cross-validation keeps in one fold.
+    pub group_by: Option<String>,
     pub svc: SvcParams,
     pub transform: Transform,
     pub oversample: Oversample,
@@ -52,6 +94,58 @@ pub struct Trained {
 pub fn train(req: &TrainRequest) -> Result<Trained> {
     let started = Instant::now();
     let name = display_path(&req.csv);
+    let mut columns = choose_columns(req, &name)?;
+    let labels = read_labels(req, &name)?;
+    let classes = Classes::of(req, &name, &labels.labels)?;
+    let rows = sample_rows(req, &labels.labels, &classes);
+    let kinds = column_kinds(req, &name, &columns, &labels.labels)?;
+    let data = read_features(req, &name, &kinds, rows.as_deref(), &labels.labels)?;
+    let y: Vec<usize> = match &rows {
+        Some(r) => r.iter().map(|&i| classes.of_row[i]).collect(),
+        None => classes.of_row.clone(),
+    };
+    let plan = feature_plan(req, &kinds, &data.cols, &mut columns.dropped);
+    if let Some(path) = &req.sample_out {
+        write_sample(path, &data.cols, &plan, &req.label, &data.labels)?;
+    }
+    note_duplicates(req, &labels.labels);
+    let groups: Option<Vec<u32>> = labels.labels.group.as_ref().map(|g| match &rows {
+        Some(r) => r.iter().map(|&i| g[i]).collect(),
+        None => g.clone(),
+    });
+    let mut choice = Choice { svc: req.svc.clone(), transform: req.transform, oversample: req.oversample };
+    let tuned = match &req.tune {
+        Some(t) => Some(tune_parameters(req, t, &data.cols, &plan, &y, groups.as_deref(), &classes.names, &mut choice)?),
+        None => None,
+    };
+    let fitted = fit(req, &data.cols, &plan, &y, &classes.names, &choice, &mut columns.dropped)?;
+    let model = describe(req, labels, classes, &data.cols, &y, fitted, &choice, tuned.as_ref(), columns.dropped);
+    note(
+        req.quiet,
+        format!(
+            "trained on {} of {} rows: {} classes, {} features{}, {} support vectors, gamma {:.4e}, training accuracy {:.4} ({:.1}s)",
+            model.training.rows_used,
+            model.training.rows_in_file,
+            model.classes.len(),
+            model.preprocessor.n_features(),
+            categorical_summary(&model.preprocessor),
+            model.svm.n_support_vectors(),
+            model.svm.gamma,
+            model.training.training_metrics.accuracy,
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(Trained { model, tuned })
+}
+
+/// The header's columns that may be features, and those left out with the reason.
+struct ColumnChoice {
+    headers: Vec<String>,
+    candidates: Vec<String>,
+    dropped: Vec<(String, String)>,
+}
+
+fn choose_columns(req: &TrainRequest, name: &str) -> Result<ColumnChoice> {
     let headers = FlowReader::open(&req.csv)?.headers().to_vec();
     if !headers.iter().any(|h| h == &req.label) {
         return Err(Error::input(format!(
@@ -62,6 +156,14 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     for d in &req.drop {
         if !headers.iter().any(|h| h == d) {
             return Err(Error::input(format!("--drop: no column '{d}' in {name}")));
+        }
+    }
+    if let Some(g) = &req.group_by {
+        if !headers.iter().any(|h| h == g) {
+            return Err(Error::input(format!("{name}:1: --group-by: no column '{g}' in the header")));
+        }
+        if g == &req.label {
+            return Err(Error::input(format!("--group-by {g}: that is the label column")));
         }
     }
     let mut dropped: Vec<(String, String)> = Vec::new();
@@ -75,6 +177,8 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
             dropped.push((h.clone(), "label or label leak".into()));
         } else if req.drop.contains(h) {
             dropped.push((h.clone(), "--drop".into()));
+        } else if req.group_by.as_ref() == Some(h) {
+            dropped.push((h.clone(), "--group-by (the folds' groups: never a feature, never stored)".into()));
         } else {
             candidates.push(h.clone());
         }
@@ -82,37 +186,61 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     if candidates.is_empty() {
         return Err(Error::input(format!("{name}: no feature columns left to train on")));
     }
+    Ok(ColumnChoice { headers, candidates, dropped })
+}
 
-    // Pass 1: labels (and the file's fingerprint).
+/// Pass 1 and the file's fingerprint.
+struct FirstRead {
+    labels: Labels,
+    sha256: String,
+}
+
+fn read_labels(req: &TrainRequest, name: &str) -> Result<FirstRead> {
     let spin = Progress::spinner(&format!("reading labels of {name}"), req.quiet);
-    let (labels, sha256) = ingest::read_labels(&req.csv, &req.label)?;
+    let opts = FirstPass {
+        label: &req.label,
+        group: req.group_by.as_deref(),
+        count_duplicates: req.tune.is_some() && req.group_by.is_none(),
+    };
+    let (labels, sha256) = ingest::read_labels(&req.csv, &opts)?;
     drop(spin);
     if labels.is_empty() {
         return Err(Error::input(format!("{name}: no data rows (header only)")));
     }
-    // Classes of the distinct labels, then of every row.
-    let mut label_class = Vec::with_capacity(labels.names.len());
-    for (l, &line) in labels.names.iter().zip(&labels.first_line) {
-        let c = req.class_map.class_of(l).ok_or_else(|| {
-            Error::at(&name, line, Some(&req.label), format!("label '{l}' is not in the class mapping"))
-        })?;
-        label_class.push(c);
-    }
-    let classes: Vec<String> = label_class.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-    let label_class_index: Vec<usize> =
-        label_class.iter().map(|c| classes.binary_search(c).expect("class listed")).collect();
-    let class_of_row: Vec<usize> = labels.row.iter().map(|&l| label_class_index[l as usize]).collect();
-    if classes.len() < 2 {
-        return Err(Error::input(format!(
-            "{name}: every row is of class '{}': a classifier needs at least two classes",
-            classes[0]
-        )));
-    }
-    let k = classes.len();
+    Ok(FirstRead { labels, sha256 })
+}
 
-    // Sample, then pass 2: only the sampled rows' features.
-    let rows: Option<Vec<usize>> = match req.max_rows {
-        Some(m) if m < labels.len() => Some(sample::stratified(&class_of_row, k, m, req.svc.seed)),
+/// The model's classes and every row's class.
+struct Classes {
+    names: Vec<String>,
+    of_row: Vec<usize>,
+}
+
+impl Classes {
+    fn of(req: &TrainRequest, name: &str, labels: &Labels) -> Result<Classes> {
+        let mut label_class = Vec::with_capacity(labels.names.len());
+        for (l, &line) in labels.names.iter().zip(&labels.first_line) {
+            let c = req.class_map.class_of(l).ok_or_else(|| {
+                Error::at(name, line, Some(&req.label), format!("label '{l}' is not in the class mapping"))
+            })?;
+            label_class.push(c);
+        }
+        let names: Vec<String> = label_class.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        let index: Vec<usize> = label_class.iter().map(|c| names.binary_search(c).expect("class listed")).collect();
+        if names.len() < 2 {
+            return Err(Error::input(format!(
+                "{name}: every row is of class '{}': a classifier needs at least two classes",
+                names[0]
+            )));
+        }
+        Ok(Classes { names, of_row: labels.row.iter().map(|&l| index[l as usize]).collect() })
+    }
+}
+
+/// `--max-rows`: the rows trained on (None: all of them).
+fn sample_rows(req: &TrainRequest, labels: &Labels, classes: &Classes) -> Option<Vec<usize>> {
+    let rows = match req.max_rows {
+        Some(m) if m < labels.len() => Some(sample::stratified(&classes.of_row, classes.names.len(), m, req.svc.seed)),
         _ => None,
     };
     let n_used = rows.as_ref().map_or(labels.len(), Vec::len);
@@ -124,46 +252,166 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
             ),
         );
     }
-    let spin = Progress::spinner(&format!("reading features of {name}"), req.quiet);
-    let data = ingest::read_rows(&req.csv, &candidates, &req.label, rows.as_deref(), &labels)?;
-    drop(spin);
-    let y: Vec<usize> = match &rows {
-        Some(r) => r.iter().map(|&i| class_of_row[i]).collect(),
-        None => class_of_row.clone(),
-    };
-    if let Some(path) = &req.sample_out {
-        write_sample(path, &candidates, &req.label, &data.x, &data.labels)?;
-    }
+    rows
+}
 
-    let mut svc = req.svc.clone();
-    let (mut transform, mut oversample) = (req.transform, req.oversample);
-    let tuned = match &req.tune {
-        Some(t) => {
-            let tuned = tune::tune(data.x.view(), &candidates, &y, &classes, t.rows, &t.spec, req.quiet)?;
-            let best = tuned.report.chosen();
-            let largest = best.rows;
-            note(
-                req.quiet,
-                format!(
-                    "tuning: {} cells x {} folds on {} rows{} in {:.1} s; chosen {}",
-                    tuned.report.cells.len(),
-                    t.spec.folds,
-                    tuned.report.rows,
-                    if largest > tuned.report.rows { format!(", the leading ones again on up to {largest}") } else { String::new() },
-                    tuned.seconds,
-                    tune::describe(best, t.spec.metric)
-                ),
-            );
-            svc.c = best.c();
-            svc.gamma = Gamma::Value(best.gamma());
-            svc.class_weight = best.class_weight;
-            transform = best.transform;
-            oversample = best.oversample;
-            Some(tuned)
-        }
-        None => None,
+/// Whether each candidate column is read as numbers or as text.
+struct ColumnKinds {
+    numeric: Vec<String>,
+    text: Vec<String>,
+    /// Numeric columns that are categories (`--categorical`).
+    categorical: Vec<String>,
+    server_port: Option<(String, String)>,
+}
+
+fn column_kinds(req: &TrainRequest, name: &str, columns: &ColumnChoice, labels: &Labels) -> Result<ColumnKinds> {
+    let (headers, candidates) = (&columns.headers, &columns.candidates);
+    // The Unicauca columns are numbers by contract: a word in one is an error, not a category.
+    let is_text = |c: &String| {
+        let j = headers.iter().position(|h| h == c).expect("a candidate is in the header");
+        !schema::UNICAUCA_COLUMNS.contains(&c.as_str()) && ingest::column_is_text(labels.survey[j])
     };
-    let (pre, xs, summary) = Preprocessor::fit(data.x.view(), &candidates, transform)?;
+    let (text, numeric): (Vec<String>, Vec<String>) = candidates.iter().cloned().partition(is_text);
+    let categorical: Vec<String> = match &req.categorical {
+        None => numeric.iter().filter(|c| *c == DEFAULT_CATEGORICAL).cloned().collect(),
+        Some(list) => {
+            for c in list {
+                if !candidates.contains(c) {
+                    return Err(Error::input(format!("--categorical: no feature column '{c}' in {name}")));
+                }
+            }
+            numeric.iter().filter(|c| list.contains(c)).cloned().collect()
+        }
+    };
+    let server_port = match &req.server_port {
+        ServerPort::Off => None,
+        ServerPort::Auto => {
+            let (a, b) = PORT_COLUMNS;
+            (numeric.iter().any(|c| c == a) && numeric.iter().any(|c| c == b)).then(|| (a.to_string(), b.to_string()))
+        }
+        ServerPort::Columns(a, b) => {
+            for c in [a, b] {
+                if !numeric.contains(c) {
+                    return Err(Error::input(format!("--server-port: no numeric feature column '{c}' in {name}")));
+                }
+            }
+            Some((a.clone(), b.clone()))
+        }
+    };
+    Ok(ColumnKinds { numeric, text, categorical, server_port })
+}
+
+/// Pass 2: the sampled rows' columns.
+fn read_features(req: &TrainRequest, name: &str, kinds: &ColumnKinds, rows: Option<&[usize]>, labels: &Labels) -> Result<LabelledRows> {
+    let spin = Progress::spinner(&format!("reading features of {name}"), req.quiet);
+    let data = ingest::read_rows(&req.csv, &kinds.numeric, &kinds.text, &req.label, rows, labels)?;
+    drop(spin);
+    Ok(data)
+}
+
+/// What each column becomes: numbers, categories from numbers (protocol,
+/// server port), categories from text. A text column of addresses or of
+/// a different value in nearly every row is left out, and said so.
+fn feature_plan(req: &TrainRequest, kinds: &ColumnKinds, cols: &Columns, dropped: &mut Vec<(String, String)>) -> FeaturePlan {
+    let mut plan = FeaturePlan::default();
+    let port_columns: Vec<&String> = kinds.server_port.iter().flat_map(|(a, b)| [a, b]).collect();
+    for c in &kinds.numeric {
+        if kinds.categorical.contains(c) {
+            plan.categorical.push(Source::Number(c.clone()));
+        } else if !port_columns.contains(&c) {
+            plan.numeric.push(c.clone());
+        }
+    }
+    if let Some((a, b)) = &kinds.server_port {
+        plan.categorical.push(Source::ServerPort(a.clone(), b.clone()));
+    }
+    for t in &cols.text {
+        match categorical::not_a_category(&t.values, &t.codes) {
+            Some(why) => {
+                note(req.quiet, format!("note: column '{}' left out: {why} (--drop {n} or --group-by {n} to say so)", t.name, n = t.name));
+                dropped.push((t.name.clone(), why));
+            }
+            None => plan.categorical.push(Source::Text(t.name.clone())),
+        }
+    }
+    plan
+}
+
+/// Says when exact copies of rows make random folds optimistic.
+fn note_duplicates(req: &TrainRequest, labels: &Labels) {
+    if let Some(d) = labels.duplicate_rows.filter(|&d| d > 0) {
+        note(
+            req.quiet,
+            format!(
+                "note: {d} of {} rows are exact copies of an earlier row; random folds put copies on both sides, which inflates \
+                 the cross-validation scores: --group-by COLUMN (a capture, or a host such as Source.IP) keeps related flows in one fold",
+                labels.len()
+            ),
+        );
+    }
+}
+
+/// The parameters of the final fit.
+struct Choice {
+    svc: SvcParams,
+    transform: Transform,
+    oversample: Oversample,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn tune_parameters(
+    req: &TrainRequest,
+    t: &TuneRequest,
+    cols: &Columns,
+    plan: &FeaturePlan,
+    y: &[usize],
+    groups: Option<&[u32]>,
+    classes: &[String],
+    choice: &mut Choice,
+) -> Result<Tuned> {
+    let data = TuneData { cols, plan, y, groups };
+    let tuned = tune::tune(&data, classes, t.rows, &t.spec, req.quiet)?;
+    let best = tuned.report.chosen();
+    let largest = best.rows;
+    note(
+        req.quiet,
+        format!(
+            "tuning: {} cells x {} on {} rows{} in {:.1} s; chosen {}",
+            tuned.report.cells.len(),
+            tuned.report.folds_description(),
+            tuned.report.rows,
+            if largest > tuned.report.rows { format!(", the leading ones again on up to {largest}") } else { String::new() },
+            tuned.seconds,
+            tune::describe(best, t.spec.metric)
+        ),
+    );
+    choice.svc.c = best.c();
+    choice.svc.gamma = Gamma::Value(best.gamma());
+    choice.svc.class_weight = best.class_weight;
+    choice.transform = best.transform;
+    choice.oversample = best.oversample;
+    Ok(tuned)
+}
+
+/// The fitted preprocessor and SVM, with what fitting noticed.
+struct Fitted {
+    pre: Preprocessor,
+    svm: SvmModel,
+    training_metrics: Metrics,
+    imputed_cells: u64,
+}
+
+fn fit(
+    req: &TrainRequest,
+    cols: &Columns,
+    plan: &FeaturePlan,
+    y: &[usize],
+    classes: &[String],
+    choice: &Choice,
+    dropped: &mut Vec<(String, String)>,
+) -> Result<Fitted> {
+    let k = classes.len();
+    let (pre, xs, summary) = Preprocessor::fit(cols, plan, choice.transform)?;
     for c in &summary.constant {
         dropped.push((c.clone(), "constant in the training rows".into()));
     }
@@ -173,38 +421,58 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
         &format!("fitting RBF SVM on {} rows x {d} features ({k} classes, {} pairs)", y.len(), k * (k - 1) / 2),
         req.quiet,
     );
-    let svm = match oversample {
-        Oversample::None => SvmModel::fit(&xs, d, &y, k, &svc)?,
+    let svm = match choice.oversample {
+        Oversample::None => SvmModel::fit(&xs, d, y, k, &choice.svc)?,
         Oversample::Smote => {
-            let (xo, yo) = tune::smote::oversample(&xs, d, &y, k, svc.seed);
-            SvmModel::fit(&xo, d, &yo, k, &svc)?
+            let (xo, yo) = tune::smote::oversample(&xs, d, y, k, choice.svc.seed);
+            SvmModel::fit(&xo, d, &yo, k, &choice.svc)?
         }
     };
     drop(spin);
     let pred = svm.predict(&xs, false);
-    let training_metrics = Metrics::from_pairs(&y, &pred.class, &classes);
+    let training_metrics = Metrics::from_pairs(y, &pred.class, classes);
+    Ok(Fitted { pre, svm, training_metrics, imputed_cells: summary.imputed_cells })
+}
 
+/// The model and its card.
+#[allow(clippy::too_many_arguments)]
+fn describe(
+    req: &TrainRequest,
+    first: FirstRead,
+    classes: Classes,
+    cols: &Columns,
+    y: &[usize],
+    fitted: Fitted,
+    choice: &Choice,
+    tuned: Option<&Tuned>,
+    dropped: Vec<(String, String)>,
+) -> Model {
+    let k = classes.names.len();
     let mut in_file = vec![0u64; k];
-    for &c in &class_of_row {
+    for &c in &classes.of_row {
         in_file[c] += 1;
     }
     let mut used = vec![0u64; k];
-    for &c in &y {
+    for &c in y {
         used[c] += 1;
     }
+    // Drift compares the raw numeric inputs: the numeric features, and the
+    // numbers categories are made of (protocol, ports).
+    let inputs = fitted.pre.numeric_inputs();
     let profile = {
-        let cols: Vec<usize> =
-            pre.features.iter().map(|f| candidates.iter().position(|c| c == f).expect("model features are candidates")).collect();
-        let raw = data.x.select(ndarray::Axis(1), &cols);
+        let idx: Vec<usize> =
+            inputs.iter().map(|f| cols.numeric_names.iter().position(|c| c == f).expect("numeric inputs were read")).collect();
+        let raw = cols.numeric.select(ndarray::Axis(1), &idx);
         let raw = raw.as_standard_layout();
-        TrainingProfile::from_rows(raw.as_slice().expect("standard layout"), &pre.features, &y, &in_file)
+        TrainingProfile::from_rows(raw.as_slice().expect("standard layout"), &inputs, y, &in_file)
     };
+    let svc = &choice.svc;
     let info = TrainingInfo {
         file_name: req.csv.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
-        file_sha256: sha256,
-        rows_in_file: labels.len() as u64,
+        file_sha256: first.sha256,
+        rows_in_file: first.labels.len() as u64,
         rows_used: y.len() as u64,
-        rows_per_class: classes.iter().enumerate().map(|(i, c)| (c.clone(), in_file[i], used[i])).collect(),
+        rows_per_class: classes.names.iter().enumerate().map(|(i, c)| (c.clone(), in_file[i], used[i])).collect(),
         seed: req.svc.seed,
         max_rows: req.max_rows.map(|m| m as u64),
         label_column: req.label.clone(),
@@ -214,51 +482,56 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
             Gamma::Value(v) => v.to_string(),
         },
         class_weight: tune::weight_name(svc.class_weight).into(),
-        transform: transform.name().into(),
-        oversample: tune::oversample_name(oversample).into(),
-        tuning: tuned.as_ref().map(|t| t.report.clone()),
+        transform: choice.transform.name().into(),
+        oversample: tune::oversample_name(choice.oversample).into(),
+        tuning: tuned.map(|t| t.report.clone()),
         dropped_columns: dropped,
-        imputed_cells: summary.imputed_cells,
-        training_metrics,
+        imputed_cells: fitted.imputed_cells,
+        training_metrics: fitted.training_metrics,
         profile,
     };
-    let model = Model {
+    Model {
         ntc_version: crate::NTC_VERSION.to_string(),
         class_map: req.class_map.clone(),
-        classes,
-        preprocessor: pre,
-        svm,
+        classes: classes.names,
+        preprocessor: fitted.pre,
+        svm: fitted.svm,
         training: info,
-    };
-    note(
-        req.quiet,
-        format!(
-            "trained on {} of {} rows: {} classes, {} features, {} support vectors, gamma {:.4e}, training accuracy {:.4} ({:.1}s)",
-            model.training.rows_used,
-            model.training.rows_in_file,
-            k,
-            d,
-            model.svm.n_support_vectors(),
-            model.svm.gamma,
-            model.training.training_metrics.accuracy,
-            started.elapsed().as_secs_f64()
-        ),
-    );
-    Ok(Trained { model, tuned })
+    }
 }
 
-/// The sampled training rows as CSV: the candidate feature columns as read (before imputation) and the label.
-fn write_sample(path: &Path, features: &[String], label: &str, x: &ndarray::Array2<f64>, labels: &[String]) -> Result<()> {
+/// `, of them 70 one-hot for Protocol, server port` (empty without categories).
+fn categorical_summary(pre: &Preprocessor) -> String {
+    if pre.categorical.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = pre.categorical.iter().map(|f| f.source.name()).collect();
+    format!(
+        " ({} numeric, {} one-hot for {})",
+        pre.numeric.n_features(),
+        pre.n_features() - pre.numeric.n_features(),
+        names.join(", ")
+    )
+}
+
+/// The sampled training rows as CSV: the columns the features are made of,
+/// as read (before imputation), and the label. Text columns left out as
+/// identifiers are not written.
+fn write_sample(path: &Path, cols: &Columns, plan: &FeaturePlan, label: &str, labels: &[String]) -> Result<()> {
     use std::io::Write;
+    let text: Vec<&crate::features::TextColumn> =
+        cols.text.iter().filter(|t| plan.categorical.contains(&Source::Text(t.name.clone()))).collect();
     let mut out = crate::io::Output::create(path)?;
     let mut w = csv::Writer::from_writer(&mut out);
-    let mut header: Vec<&str> = features.iter().map(String::as_str).collect();
+    let mut header: Vec<&str> = cols.numeric_names.iter().map(String::as_str).collect();
+    header.extend(text.iter().map(|t| t.name.as_str()));
     header.push(label);
     w.write_record(&header).map_err(anyhow::Error::from)?;
     let mut rec: Vec<String> = Vec::with_capacity(header.len());
-    for (row, l) in x.outer_iter().zip(labels) {
+    for (i, (row, l)) in cols.numeric.outer_iter().zip(labels).enumerate() {
         rec.clear();
         rec.extend(row.iter().map(|v| if v.is_nan() { String::new() } else { v.to_string() }));
+        rec.extend(text.iter().map(|t| t.value(i).to_string()));
         rec.push(l.clone());
         w.write_record(&rec).map_err(anyhow::Error::from)?;
     }

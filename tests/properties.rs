@@ -2,7 +2,7 @@
 //! input, not only on the examples the unit tests chose.
 
 use ndarray::Array2;
-use ntc::features::{Preprocessor, Transform};
+use ntc::features::{NumericFeatures, Transform};
 use ntc::metrics::{summarize, Metrics};
 use proptest::prelude::*;
 
@@ -37,7 +37,7 @@ proptest! {
     #[test]
     fn scaler_output_is_finite_standardised_and_reproducible(x in matrix(), t in transform()) {
         let names: Vec<String> = (0..x.ncols()).map(|j| format!("f{j}")).collect();
-        let Ok((pre, m, summary)) = Preprocessor::fit(x.view(), &names, t) else { return Ok(()) };
+        let Ok((pre, m, summary)) = NumericFeatures::fit(x.view(), &names, t) else { return Ok(()) };
         prop_assert_eq!(pre.n_features() + summary.constant.len(), x.ncols());
         prop_assert!(m.iter().all(|v| v.is_finite()), "non-finite output {:?}", m);
         for col in m.columns() {
@@ -67,7 +67,7 @@ proptest! {
             order.swap(i, (s >> 33) as usize % (i + 1));
         }
         let shuffled = x.select(ndarray::Axis(0), &order);
-        match (Preprocessor::fit(x.view(), &names, t), Preprocessor::fit(shuffled.view(), &names, t)) {
+        match (NumericFeatures::fit(x.view(), &names, t), NumericFeatures::fit(shuffled.view(), &names, t)) {
             (Ok((a, _, _)), Ok((b, _, _))) => {
                 prop_assert_eq!(&a.features, &b.features);
                 prop_assert_eq!(&a.imputation, &b.imputation);

@@ -30,7 +30,7 @@ fn tune_prints_the_ranked_table_and_keeps_it_in_the_model() {
     let (table, bytes) = tune(&t.train, &m, &[]);
     let lines: Vec<&str> = table.lines().collect();
     assert!(lines[0].contains("rank") && lines[0].contains("macro_f1") && lines[0].contains("fit s"), "{table}");
-    // 4 C x 3 gamma x 2 transforms x 2 weights coarse cells and 24 fine ones on 600 rows, then
+    // 4 C x 3 gamma x 2 transforms x 2 weights (none, sqrt) coarse cells and 24 fine ones on 600 rows, then
     // the 16 leading cells again on 1,200 rows and the 4 leading ones of those on 2,400.
     assert_eq!(lines.len() - 1, 4 * 3 * 2 * 2 + 24 + 16 + 4, "{table}");
     let field = |l: &str, i: usize| l.split_whitespace().nth(i).unwrap().to_string();

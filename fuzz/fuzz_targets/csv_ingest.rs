@@ -56,13 +56,21 @@ fuzz_target!(|data: &[u8]| {
     let Ok(r) = FlowReader::open(&path) else { return };
     let headers = r.headers().to_vec();
     let (Some(label), true) = (headers.last(), headers.len() > 1) else { return };
-    let Ok((labels, _sha)) = ingest::read_labels(&path, label) else { return };
+    // The first column as the group, every row hashed for duplicates.
+    let opts = ingest::FirstPass { label, group: headers.first().map(String::as_str), count_duplicates: true };
+    let Ok((labels, _sha)) = ingest::read_labels(&path, &opts) else { return };
+    assert_eq!(labels.group.as_ref().map(Vec::len), Some(labels.len()));
+    assert!(labels.duplicate_rows.is_some_and(|d| d < labels.len() as u64 || labels.is_empty()));
+    // Up to three columns as numbers, the next one as text.
     let features: Vec<String> = headers[..headers.len() - 1].iter().take(3).cloned().collect();
+    let text: Vec<String> = headers[..headers.len() - 1].iter().skip(3).take(1).cloned().collect();
     let every_other: Vec<usize> = (0..labels.len()).step_by(2).collect();
     for rows in [None, Some(every_other.as_slice())] {
-        if let Ok(got) = ingest::read_rows(&path, &features, label, rows, &labels) {
-            assert_eq!(got.x.nrows(), rows.map_or(labels.len(), <[usize]>::len));
-            assert_eq!(got.labels.len(), got.x.nrows());
+        if let Ok(got) = ingest::read_rows(&path, &features, &text, label, rows, &labels) {
+            let n = rows.map_or(labels.len(), <[usize]>::len);
+            assert_eq!(got.cols.rows(), n);
+            assert_eq!(got.labels.len(), n);
+            assert!(got.cols.text.iter().all(|t| t.codes.len() == n));
         }
     }
 });

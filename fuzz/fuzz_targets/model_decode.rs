@@ -18,10 +18,13 @@ fuzz_target!(|data: &[u8]| {
     file.extend_from_slice(data);
     if let Ok(model) = Model::from_bytes(&file, "m.cbor") {
         // A model that passed its checks must be usable on any row.
-        let d = model.preprocessor.n_features();
-        let mut rows = vec![0.0; d * 2];
-        rows[d..].iter_mut().for_each(|v| *v = f64::NAN);
-        model.preprocessor.transform_rows(&mut rows);
+        let enc = model.preprocessor.encoder();
+        let w = enc.input_width();
+        // One row of zeros, one of NaN (a text code of NaN is "other").
+        let mut inputs = vec![0.0; w * 2];
+        inputs[w..].iter_mut().for_each(|v| *v = f64::NAN);
+        let rows = enc.transform(&inputs);
+        assert_eq!(rows.len(), 2 * model.preprocessor.n_features());
         let p = Predictor::new(&model.svm).predict(&rows, model.svm.has_probability());
         assert_eq!(p.class.len(), 2);
         assert!(p.class.iter().all(|&c| c < model.classes.len()));

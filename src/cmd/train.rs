@@ -4,7 +4,7 @@ use ntc::data::classes::ClassMap;
 use ntc::data::schema::DEFAULT_LABEL;
 use ntc::features::Transform;
 use ntc::svm::{ClassWeight, Gamma, SvcParams};
-use ntc::train::{train, TrainRequest, TuneRequest};
+use ntc::train::{train, ServerPort, TrainRequest, TuneRequest};
 use ntc::tune::{Grid, Metric, Oversample, Select, TuneSpec};
 
 #[derive(clap::Args, Debug)]
@@ -23,13 +23,26 @@ pub struct Args {
     /// Columns to leave out, comma-separated (identifiers and label leaks are always left out).
     #[arg(long, value_delimiter = ',')]
     pub drop: Vec<String>,
+    /// Columns of numbers that are names, not quantities, one-hot encoded over their frequent values
+    /// (`none`: no such column). Columns of text are always categories. [default: Protocol]
+    #[arg(long, value_delimiter = ',', value_name = "COLS")]
+    pub categorical: Option<Vec<String>>,
+    /// One categorical feature from two port columns: the smaller port, the server's well-known side
+    /// of most flows (`auto`: Source.Port,Destination.Port when present; `none`: ports are numbers).
+    #[arg(long, default_value = "auto", value_name = "auto|none|SRC,DST")]
+    pub server_port: ServerPort,
+    /// Cross-validation folds keep the rows of one value of this column together (a capture, a host):
+    /// scores on flows the model has never seen, not on near-copies. Never a feature, never stored.
+    #[arg(long, value_name = "COLUMN")]
+    pub group_by: Option<String>,
     /// SVM regularisation C: larger fits the training rows more tightly.
     #[arg(long = "c", conflicts_with = "tune")]
     pub c: Option<f64>,
     /// RBF gamma: `scale` (1 / (features x variance), as scikit-learn) or a positive number.
     #[arg(long, conflicts_with = "tune")]
     pub gamma: Option<Gamma>,
-    /// Weight C per class: `balanced` gives rare classes a larger C. With --tune, a comma list to try (default: both).
+    /// Weight C per class: `balanced` gives rare classes a larger C, `sqrt` half-way. With --tune, a comma
+    /// list to try (default: none,sqrt).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub class_weight: Vec<ClassWeight>,
     /// Feature transform before scaling: `log` is sign(x)*ln(1+|x|). With --tune, a comma list to try (default: both).
@@ -38,7 +51,7 @@ pub struct Args {
     /// Oversample small classes with SMOTE (in each cross-validation training fold, and in the final fit).
     #[arg(long, value_enum, default_value_t = Oversample::None)]
     pub oversample: Oversample,
-    /// Choose C, gamma, transform and class weight by stratified k-fold cross-validation.
+    /// Choose C, gamma, transform and class weight by stratified k-fold cross-validation (grouped with --group-by).
     #[arg(long)]
     pub tune: bool,
     /// Cross-validation folds.
@@ -81,10 +94,16 @@ pub struct Args {
     pub sample_out: Option<PathBuf>,
 }
 
+/// The class weightings `--tune` tries unless told. `balanced` is left out:
+/// on the real flows, grouped by capture, tuning that also tried it chose it
+/// on folds where it cost 0.2 of accuracy for no macro-F1, and lost to
+/// `none,sqrt` on both (bench/RESULTS.md, "Categorical features on real flows").
+const TUNED_CLASS_WEIGHTS: [ClassWeight; 2] = [ClassWeight::None, ClassWeight::Sqrt];
+
 /// The values `--tune` tries for a flag: the ones given, once each in the
-/// order given, or every value when none was given.
-fn to_try<T: clap::ValueEnum + Clone + PartialEq>(given: &[T]) -> Vec<T> {
-    let given = if given.is_empty() { T::value_variants() } else { given };
+/// order given, or `default` when none was given.
+fn to_try<T: Clone + PartialEq>(given: &[T], default: &[T]) -> Vec<T> {
+    let given = if given.is_empty() { default } else { given };
     let mut out: Vec<T> = Vec::new();
     for v in given {
         if !out.contains(v) {
@@ -112,8 +131,8 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
         TuneRequest {
             spec: TuneSpec {
                 grid: a.grid.clone().unwrap_or_default(),
-                transforms: to_try(&a.transform),
-                class_weights: to_try(&a.class_weight),
+                transforms: to_try(&a.transform, <Transform as clap::ValueEnum>::value_variants()),
+                class_weights: to_try(&a.class_weight, &TUNED_CLASS_WEIGHTS),
                 oversample: a.oversample,
                 folds: a.folds,
                 metric: a.metric,
@@ -121,6 +140,7 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
                 eps: ntc::tune::CV_EPS,
                 seed: a.seed,
                 rungs: a.rungs,
+                group_by: a.group_by.clone(),
             },
             rows: a.tune_rows,
         }
@@ -133,6 +153,9 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
         class_map,
         label: a.label,
         drop: a.drop.into_iter().filter(|d| !d.is_empty()).collect(),
+        categorical: a.categorical.map(|v| v.into_iter().filter(|c| !c.is_empty() && c != "none").collect()),
+        server_port: a.server_port,
+        group_by: a.group_by,
         svc: SvcParams {
             c: a.c.unwrap_or(defaults.c),
             gamma: a.gamma.unwrap_or(defaults.gamma),

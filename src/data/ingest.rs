@@ -10,8 +10,9 @@
 //! column to report. A gzip file cannot be read from the middle, so its
 //! second pass streams the whole file through the line-by-line reader.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
@@ -19,13 +20,13 @@ use std::sync::Arc;
 use ndarray::Array2;
 use polars::prelude::*;
 
-use crate::data::reader::{Batch, FlowReader};
+use crate::data::reader::{parse_cell, Batch, FlowReader};
 use crate::error::{display_path, Error, Result};
+use crate::features::{Columns, TextColumn};
 
-/// Feature matrix and labels read from a training file.
+/// Feature columns and labels read from a training file.
 pub struct LabelledRows {
-    /// Row-major `rows × features`; missing cells are NaN.
-    pub x: Array2<f64>,
+    pub cols: Columns,
     pub labels: Vec<String>,
 }
 
@@ -54,6 +55,25 @@ pub struct Labels {
     pub chunk_rows: usize,
     /// The file is gzip: `chunk_starts` are offsets in its decompressed text.
     pub gzip: bool,
+    /// `--group-by`: each row's group, as an index into the distinct values
+    /// of the group column (the values themselves are not kept: they may be addresses).
+    pub group: Option<Vec<u32>>,
+    /// Distinct groups.
+    pub groups: usize,
+    /// Rows that are exact copies of an earlier row, when counted.
+    pub duplicate_rows: Option<u64>,
+    /// Per header column, the cells of the first chunk that are numbers and
+    /// that are text (empty cells are neither): how [`column_is_text`] tells text columns.
+    pub survey: Vec<(u64, u64)>,
+}
+
+/// What pass 1 reads besides the labels.
+#[derive(Clone, Copy, Debug)]
+pub struct FirstPass<'a> {
+    pub label: &'a str,
+    pub group: Option<&'a str>,
+    /// Count exact duplicate rows (a hash per row: 8 bytes of memory each).
+    pub count_duplicates: bool,
 }
 
 /// Rows per chunk of pass 2 (a few tens of MB of CSV).
@@ -71,21 +91,51 @@ impl Labels {
     }
 }
 
-/// The label of every row and the file's SHA-256 (pass 1). The line-by-line
-/// reader does this pass so that a ragged or truncated line is reported with
-/// its line number instead of being padded with nulls.
-pub fn read_labels(path: &Path, label: &str) -> Result<(Labels, String)> {
-    read_labels_in_chunks(path, label, CHUNK_ROWS)
+/// The label of every row and the file's SHA-256 (pass 1), and what
+/// `opts` asks for. The line-by-line reader does this pass so that a ragged
+/// or truncated line is reported with its line number instead of being
+/// padded with nulls.
+pub fn read_labels(path: &Path, opts: &FirstPass) -> Result<(Labels, String)> {
+    read_labels_in_chunks(path, opts, CHUNK_ROWS)
 }
 
-fn read_labels_in_chunks(path: &Path, label: &str, chunk_rows: usize) -> Result<(Labels, String)> {
+fn read_labels_in_chunks(path: &Path, opts: &FirstPass, chunk_rows: usize) -> Result<(Labels, String)> {
     let (mut r, hash) = FlowReader::open_hashed(path)?;
-    let plan = r.plan(&[], Some(label))?;
+    let plan = r.plan(&[], Some(opts.label))?;
+    let group_idx = match opts.group {
+        Some(g) => Some(r.column_index(g).ok_or_else(|| {
+            Error::input(format!("{}:1: --group-by: no column '{g}' in the header", r.name()))
+        })?),
+        None => None,
+    };
     let mut batch = Batch::default();
     let mut labels = Labels { chunk_rows, ..Labels::default() };
+    labels.survey = vec![(0, 0); r.headers().len()];
     let mut index: HashMap<String, u32> = HashMap::new();
+    let mut group_index: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut group = Vec::new();
+    let mut seen: Option<HashSet<u64>> = opts.count_duplicates.then(HashSet::new);
+    let hasher = BuildHasherDefault::<DefaultHasher>::default();
+    let mut duplicates = 0u64;
     while r.next_batch(&plan, chunk_rows, &mut batch)? > 0 {
+        if labels.chunk_starts.is_empty() {
+            survey(&batch.records, &mut labels.survey);
+        }
         labels.chunk_starts.push(batch.offsets[0]);
+        for rec in &batch.records {
+            if let Some(gi) = group_idx {
+                let key = rec[gi].trim_ascii();
+                let next = group_index.len() as u32;
+                group.push(*group_index.entry(key.to_vec()).or_insert(next));
+            }
+            if let Some(seen) = seen.as_mut() {
+                let mut h = hasher.build_hasher();
+                for f in rec {
+                    f.hash(&mut h);
+                }
+                duplicates += !seen.insert(h.finish()) as u64;
+            }
+        }
         for (l, &line) in batch.labels.drain(..).zip(&batch.lines) {
             let id = match index.get(&l) {
                 Some(&id) => id,
@@ -103,31 +153,62 @@ fn read_labels_in_chunks(path: &Path, label: &str, chunk_rows: usize) -> Result<
     labels.chunk_starts.push(r.bytes_read());
     labels.header = r.header_bytes();
     labels.gzip = r.is_gzip();
+    labels.groups = group_index.len();
+    labels.group = group_idx.map(|_| group);
+    labels.duplicate_rows = seen.map(|_| duplicates);
     let digest = hash.finish();
     Ok((labels, digest))
 }
 
-/// Reads the feature columns of the rows whose 0-based index is in `rows`
-/// (sorted ascending), or of every row when `rows` is `None` (pass 2).
+/// Counts number and text cells per column.
+fn survey(records: &[csv::ByteRecord], out: &mut [(u64, u64)]) {
+    for rec in records {
+        for (cell, o) in rec.iter().zip(out.iter_mut()) {
+            if cell.trim_ascii().is_empty() {
+                continue;
+            }
+            match parse_cell(cell) {
+                Some(_) => o.0 += 1,
+                None => o.1 += 1,
+            }
+        }
+    }
+}
+
+/// A column is text when most of its non-empty cells in the first chunk are
+/// not numbers (`tcp`, `FIN`, `-`); its numbers are then values like any
+/// other. A column of numbers with a stray word stays numeric, and the word
+/// is an error naming its line.
+pub fn column_is_text(survey: (u64, u64)) -> bool {
+    survey.1 > survey.0
+}
+
+/// Reads the numeric and text columns of the rows whose 0-based index is
+/// in `rows` (sorted ascending), or of every row when `rows` is `None` (pass 2).
 pub fn read_rows(
     path: &Path,
-    features: &[String],
+    numeric: &[String],
+    text: &[String],
     label: &str,
     rows: Option<&[usize]>,
     labels: &Labels,
 ) -> Result<LabelledRows> {
     if labels.gzip {
-        return read_rows_streaming(path, features, label, rows, labels);
+        return read_rows_streaming(path, numeric, text, label, rows, labels);
     }
-    let d = features.len();
+    let d = numeric.len();
     let mut dtypes = Schema::default();
-    for f in features {
+    for f in numeric {
         dtypes.with_column(f.as_str().into(), DataType::Float64);
     }
+    for f in text {
+        dtypes.with_column(f.as_str().into(), DataType::String);
+    }
     let dtypes = Arc::new(dtypes);
-    let columns: Arc<[PlSmallStr]> = features.iter().map(|f| PlSmallStr::from(f.as_str())).collect();
+    let columns: Arc<[PlSmallStr]> = numeric.iter().chain(text).map(|f| PlSmallStr::from(f.as_str())).collect();
     let n_out = rows.map_or(labels.len(), <[usize]>::len);
     let mut data = Vec::with_capacity(n_out * d);
+    let mut texts = TextColumns::new(text);
     let mut file = File::open(path).map_err(|e| Error::input(format!("{}: {e}", display_path(path))))?;
     let mut next = 0; // next wanted position in `rows`
     let mut buf = Vec::new();
@@ -161,7 +242,7 @@ pub fn read_rows(
         let df = match df {
             Ok(df) if df.height() == n => df,
             Ok(df) => {
-                return Err(locate_error(path, features, label).unwrap_or_else(|| {
+                return Err(locate_error(path, numeric, label).unwrap_or_else(|| {
                     Error::input(format!(
                         "{}: Polars read {} rows where the first pass counted {n} (rows {}..)",
                         display_path(path),
@@ -170,9 +251,9 @@ pub fn read_rows(
                     ))
                 }))
             }
-            Err(e) => return Err(locate_error(path, features, label).unwrap_or_else(|| polars_err(path, e))),
+            Err(e) => return Err(locate_error(path, numeric, label).unwrap_or_else(|| polars_err(path, e))),
         };
-        let cols: Vec<&Float64Chunked> = features
+        let cols: Vec<&Float64Chunked> = numeric
             .iter()
             .map(|f| df.column(f.as_str()).and_then(|c| c.f64()))
             .collect::<PolarsResult<_>>()
@@ -185,39 +266,70 @@ pub fn read_rows(
             }
         }
         data.extend_from_slice(&values);
+        for (t, name) in text.iter().enumerate() {
+            let col = df.column(name.as_str()).and_then(|c| c.str()).map_err(|e| polars_err(path, e))?;
+            for &r in &wanted {
+                texts.push(t, col.get(r).unwrap_or(""));
+            }
+        }
     }
-    labelled(data, d, rows, labels)
+    labelled(data, numeric, texts, rows, labels)
 }
 
-fn labelled(data: Vec<f64>, d: usize, rows: Option<&[usize]>, labels: &Labels) -> Result<LabelledRows> {
+/// Text columns being read, with each one's `value -> code`.
+struct TextColumns {
+    columns: Vec<TextColumn>,
+    index: Vec<HashMap<String, u32>>,
+}
+
+impl TextColumns {
+    fn new(names: &[String]) -> Self {
+        TextColumns { columns: names.iter().map(|n| TextColumn::new(n)).collect(), index: vec![HashMap::new(); names.len()] }
+    }
+
+    fn push(&mut self, t: usize, cell: &str) {
+        self.columns[t].push(cell, &mut self.index[t]);
+    }
+}
+
+fn labelled(data: Vec<f64>, numeric: &[String], texts: TextColumns, rows: Option<&[usize]>, labels: &Labels) -> Result<LabelledRows> {
     let out_labels: Vec<String> = match rows {
         Some(k) => k.iter().map(|&i| labels.get(i).to_string()).collect(),
         None => (0..labels.len()).map(|i| labels.get(i).to_string()).collect(),
     };
-    let x = Array2::from_shape_vec((out_labels.len(), d), data).map_err(|e| anyhow::anyhow!(e))?;
-    Ok(LabelledRows { x, labels: out_labels })
+    let x = Array2::from_shape_vec((out_labels.len(), numeric.len()), data).map_err(|e| anyhow::anyhow!(e))?;
+    let cols = Columns { numeric_names: numeric.to_vec(), numeric: x, text: texts.columns };
+    Ok(LabelledRows { cols, labels: out_labels })
 }
 
 /// [`read_rows`] for a file that cannot be read from the middle (gzip): every record is parsed, the wanted ones kept.
 fn read_rows_streaming(
     path: &Path,
-    features: &[String],
+    numeric: &[String],
+    text: &[String],
     label: &str,
     rows: Option<&[usize]>,
     labels: &Labels,
 ) -> Result<LabelledRows> {
-    let d = features.len();
+    let d = numeric.len();
     let mut r = FlowReader::open(path)?;
-    let plan = r.plan(features, Some(label))?;
+    let plan = r.plan(numeric, Some(label))?;
+    let text_idx: Vec<usize> = text.iter().map(|t| r.column_index(t).expect("text columns are in the header")).collect();
     let mut data = Vec::with_capacity(rows.map_or(labels.len(), <[usize]>::len) * d);
+    let mut texts = TextColumns::new(text);
     let (mut row, mut next) = (0usize, 0usize);
     r.for_each_batch(&plan, CHUNK_ROWS, |batch| {
+        let mut keep = |i: usize| {
+            data.extend_from_slice(&batch.features[i * d..(i + 1) * d]);
+            for (t, &ti) in text_idx.iter().enumerate() {
+                texts.push(t, &String::from_utf8_lossy(&batch.records[i][ti]));
+            }
+        };
         match rows {
-            None => data.extend_from_slice(&batch.features),
+            None => (0..batch.len()).for_each(&mut keep),
             Some(wanted) => {
                 while next < wanted.len() && wanted[next] < row + batch.len() {
-                    let i = wanted[next] - row;
-                    data.extend_from_slice(&batch.features[i * d..(i + 1) * d]);
+                    keep(wanted[next] - row);
                     next += 1;
                 }
             }
@@ -232,7 +344,7 @@ fn read_rows_streaming(
             labels.len()
         )));
     }
-    labelled(data, d, rows, labels)
+    labelled(data, numeric, texts, rows, labels)
 }
 
 /// Re-reads the file line by line to name the line and column Polars choked on.
@@ -251,20 +363,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f.csv");
         std::fs::write(&p, "x,y,ProtocolName\n1,Infinity,HTTP\n2,NaN,SSL\n3,,DNS\n4,-Infinity,HTTP\n").unwrap();
-        let (labels, sha) = read_labels(&p, "ProtocolName").unwrap();
+        let (labels, sha) = read_labels(&p, &first_pass()).unwrap();
         assert_eq!(labels.names, vec!["HTTP", "SSL", "DNS"]);
         assert_eq!(labels.row, vec![0, 1, 2, 0]);
         assert_eq!(labels.first_line, vec![2, 3, 4]);
         assert_eq!(sha.len(), 64);
         let names = vec!["x".to_string(), "y".to_string()];
-        let all = read_rows(&p, &names, "ProtocolName", None, &labels).unwrap();
-        assert_eq!(all.x.column(0).to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
-        let y = all.x.column(1).to_vec();
+        let all = read_rows(&p, &names, &[], "ProtocolName", None, &labels).unwrap();
+        assert_eq!(all.cols.numeric.column(0).to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+        let y = all.cols.numeric.column(1).to_vec();
         assert_eq!(y[0], f64::INFINITY);
         assert!(y[1].is_nan() && y[2].is_nan());
         assert_eq!(y[3], f64::NEG_INFINITY);
-        let some = read_rows(&p, &names, "ProtocolName", Some(&[1, 3]), &labels).unwrap();
-        assert_eq!(some.x.column(0).to_vec(), vec![2.0, 4.0]);
+        let some = read_rows(&p, &names, &[], "ProtocolName", Some(&[1, 3]), &labels).unwrap();
+        assert_eq!(some.cols.numeric.column(0).to_vec(), vec![2.0, 4.0]);
         assert_eq!(some.labels, vec!["SSL", "HTTP"]);
     }
 
@@ -277,15 +389,15 @@ mod tests {
             text.push_str(&format!("{i},\"{}\",{}\r\n", i * 10, if i % 2 == 0 { "HTTP" } else { "SSL" }));
         }
         std::fs::write(&p, text).unwrap();
-        let (labels, _) = read_labels_in_chunks(&p, "ProtocolName", 3).unwrap();
+        let (labels, _) = read_labels_in_chunks(&p, &first_pass(), 3).unwrap();
         assert_eq!(labels.chunk_starts.len(), 5, "4 chunks of up to 3 rows, plus the end");
         let names = vec!["y".to_string(), "x".to_string()];
-        let some = read_rows(&p, &names, "ProtocolName", Some(&[0, 2, 3, 8, 9]), &labels).unwrap();
-        assert_eq!(some.x.column(1).to_vec(), vec![0.0, 2.0, 3.0, 8.0, 9.0]);
-        assert_eq!(some.x.column(0).to_vec(), vec![0.0, 20.0, 30.0, 80.0, 90.0]);
+        let some = read_rows(&p, &names, &[], "ProtocolName", Some(&[0, 2, 3, 8, 9]), &labels).unwrap();
+        assert_eq!(some.cols.numeric.column(1).to_vec(), vec![0.0, 2.0, 3.0, 8.0, 9.0]);
+        assert_eq!(some.cols.numeric.column(0).to_vec(), vec![0.0, 20.0, 30.0, 80.0, 90.0]);
         assert_eq!(some.labels, vec!["HTTP", "HTTP", "SSL", "HTTP", "SSL"]);
-        let all = read_rows(&p, &names, "ProtocolName", None, &labels).unwrap();
-        assert_eq!(all.x.column(1).to_vec(), (0..10).map(f64::from).collect::<Vec<_>>());
+        let all = read_rows(&p, &names, &[], "ProtocolName", None, &labels).unwrap();
+        assert_eq!(all.cols.numeric.column(1).to_vec(), (0..10).map(f64::from).collect::<Vec<_>>());
     }
 
     #[test]
@@ -293,8 +405,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("g.csv");
         std::fs::write(&p, "x,ProtocolName\n1,HTTP\n2,SSL\nabc,DNS\n").unwrap();
-        let (labels, _) = read_labels(&p, "ProtocolName").unwrap();
-        let err = read_rows(&p, &["x".to_string()], "ProtocolName", None, &labels).err().unwrap().to_string();
+        let (labels, _) = read_labels(&p, &first_pass()).unwrap();
+        let err = read_rows(&p, &["x".to_string()], &[], "ProtocolName", None, &labels).err().unwrap().to_string();
         assert!(err.ends_with("g.csv:4: column 'x': 'abc' is not a number"), "{err}");
+    }
+
+    fn first_pass() -> FirstPass<'static> {
+        FirstPass { label: "ProtocolName", group: None, count_duplicates: false }
+    }
+
+    #[test]
+    fn text_columns_groups_and_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        for gz in [false, true] {
+            let p = dir.path().join(if gz { "t.csv.gz" } else { "t.csv" });
+            let text = "proto,bytes,host,cap,ProtocolName\ntcp,1,10.0.0.1,a,HTTP\n udp ,2,10.0.0.2,b,DNS\ntcp,1,10.0.0.1,a,HTTP\n,4,10.0.0.3,a,SSL\n";
+            if gz {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                std::io::Write::write_all(&mut e, text.as_bytes()).unwrap();
+                std::fs::write(&p, e.finish().unwrap()).unwrap();
+            } else {
+                std::fs::write(&p, text).unwrap();
+            }
+            let opts = FirstPass { label: "ProtocolName", group: Some("cap"), count_duplicates: true };
+            let (labels, _) = read_labels(&p, &opts).unwrap();
+            assert_eq!((labels.group.as_deref(), labels.groups), (Some(&[0, 1, 0, 0][..]), 2));
+            assert_eq!(labels.duplicate_rows, Some(1));
+            assert_eq!(labels.survey, vec![(0, 3), (4, 0), (0, 4), (0, 4), (0, 4)]);
+            assert!(column_is_text(labels.survey[0]) && !column_is_text(labels.survey[1]));
+            let got = read_rows(&p, &["bytes".into()], &["proto".into()], "ProtocolName", Some(&[1, 2, 3]), &labels).unwrap();
+            let t = &got.cols.text[0];
+            assert_eq!((0..3).map(|i| t.value(i)).collect::<Vec<_>>(), vec!["udp", "tcp", ""], "gzip {gz}");
+            assert_eq!(got.cols.numeric.column(0).to_vec(), vec![2.0, 1.0, 4.0]);
+        }
     }
 }

@@ -31,6 +31,8 @@ pub struct ColumnPlan {
     pub feature_names: Vec<String>,
     /// Index of the label column, when labels are read.
     pub label_idx: Option<usize>,
+    /// Index in the file of each text column the model reads (its cells stay in the records).
+    pub text_idx: Vec<usize>,
 }
 
 /// What to do with a record that cannot be read.
@@ -284,11 +286,24 @@ impl FlowReader {
 
     /// Resolves model features (and optionally the label) against this file's header.
     pub fn plan(&self, features: &[String], label: Option<&str>) -> Result<ColumnPlan> {
+        self.plan_with_text(features, &[], label)
+    }
+
+    /// [`FlowReader::plan`] for a model that also reads text columns: their
+    /// cells are not parsed, only located.
+    pub fn plan_with_text(&self, features: &[String], text: &[String], label: Option<&str>) -> Result<ColumnPlan> {
         let mut missing = Vec::new();
         let mut feature_idx = Vec::with_capacity(features.len());
         for f in features {
             match self.column_index(f) {
                 Some(i) => feature_idx.push(i),
+                None => missing.push(f.as_str()),
+            }
+        }
+        let mut text_idx = Vec::with_capacity(text.len());
+        for f in text {
+            match self.column_index(f) {
+                Some(i) => text_idx.push(i),
                 None => missing.push(f.as_str()),
             }
         }
@@ -314,7 +329,7 @@ impl FlowReader {
             })?),
             None => None,
         };
-        Ok(ColumnPlan { feature_idx, feature_names: features.to_vec(), label_idx })
+        Ok(ColumnPlan { feature_idx, feature_names: features.to_vec(), label_idx, text_idx })
     }
 
     /// Reads up to `max` records into `batch` (cleared first). Returns the

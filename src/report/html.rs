@@ -272,6 +272,9 @@ fn model(s: &mut String, m: &ModelSection) -> Result<()> {
         format!("C {}, gamma {:.4e}, class weight {}, one-vs-one", number(m.c), m.gamma, esc(&m.class_weight)),
     );
     row("features", format!("{}, transform {}, oversampling {}", m.features, esc(&m.transform), esc(&m.oversample)));
+    for c in &m.categorical_features {
+        row("categorical feature", esc(c));
+    }
     row("support vectors", grouped(m.support_vectors as u64));
     row("probabilities", if m.probabilities { "yes".into() } else { "no".into() });
     row(
@@ -296,9 +299,9 @@ fn model(s: &mut String, m: &ModelSection) -> Result<()> {
         writeln!(s, "<h3>Cross-validation (<code>--tune</code>)</h3>").unwrap();
         writeln!(
             s,
-            "<p>{} cells scored by {}-fold stratified cross-validation on {} rows; chosen: {}. The heatmap shows the coarse grid of the chosen transform and class weighting: C (the penalty for misclassified training flows) across, gamma (how local each support vector's influence is) down; the chosen cell is outlined in red. A cell more than {} below the best on the first {} folds was not scored on the others (the race) and shows the mean of those.</p>",
+            "<p>{} cells scored by cross-validation ({}) on {} rows; chosen: {}. The heatmap shows the coarse grid of the chosen transform and class weighting: C (the penalty for misclassified training flows) across, gamma (how local each support vector's influence is) down; the chosen cell is outlined in red. A cell more than {} below the best on the first {} folds was not scored on the others (the race) and shows the mean of those.</p>",
             t.cells,
-            t.folds,
+            esc(&t.fold_kind),
             grouped(t.rows as u64),
             esc(&t.chosen),
             crate::tune::RACE_MARGIN,

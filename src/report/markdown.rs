@@ -106,7 +106,7 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
             if m.svm.has_probability() { "yes" } else { "no" }
         )
         .unwrap();
-        writeln!(s, "- features ({}): {}", m.preprocessor.features.len(), m.preprocessor.features.join(", ")).unwrap();
+        writeln!(s, "- features ({} columns): {}", m.preprocessor.n_features(), m.preprocessor.describe().join(", ")).unwrap();
         writeln!(s, "- non-finite or missing training cells imputed: {}", t.imputed_cells).unwrap();
         writeln!(s, "\n| class | rows in training file | rows used |\n|---|---:|---:|").unwrap();
         for (c, f, u) in &t.rows_per_class {
@@ -166,9 +166,9 @@ fn cross_validation(s: &mut String, tr: &crate::tune::TuneReport) {
     use crate::tune::{oversample_name, weight_name};
     writeln!(
         s,
-        "\n### Cross-validation (`--tune`)\n\n{} cells scored by {}-fold stratified cross-validation on {} rows ({}){}; chosen by {}: {}.\n",
+        "\n### Cross-validation (`--tune`)\n\n{} cells scored by cross-validation ({}) on {} rows ({}){}; chosen by {}: {}.\n",
         tr.cells.len(),
-        tr.folds,
+        tr.folds_description(),
         tr.rows,
         tr.metric.name(),
         if tr.cells.iter().any(|c| c.rows > tr.rows) { ", the leading ones again on larger samples (`rows`)" } else { "" },

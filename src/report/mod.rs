@@ -102,7 +102,10 @@ pub struct ModelSection {
     pub class_weight: String,
     pub transform: String,
     pub oversample: String,
+    /// Columns of the SVM's feature vector.
     pub features: usize,
+    /// Each categorical feature and its values (the vocabulary stored in the model).
+    pub categorical_features: Vec<String>,
     pub support_vectors: usize,
     /// `(class a, class b, support vectors of the pair's classifier)`.
     pub support_vectors_per_pair: Vec<(String, String, usize)>,
@@ -118,6 +121,8 @@ pub struct ModelSection {
 pub struct TuningGrid {
     pub metric: String,
     pub folds: usize,
+    /// `5 folds grouped by capture (412 groups; no group in two folds)` or `5 stratified random folds`.
+    pub fold_kind: String,
     pub rows: usize,
     pub cells: usize,
     pub chosen: String,
@@ -372,8 +377,7 @@ fn correlation(p: &DataProfile, cols: &[usize]) -> Correlation {
 /// the predicted rows per class.
 fn score_sample(m: &Model, p: &DataProfile) -> (Option<Evaluation>, Vec<u64>) {
     let k = m.classes.len();
-    let mut x = p.score_sample.values.clone();
-    m.preprocessor.transform_rows(&mut x);
+    let x = m.preprocessor.encoder().transform(&p.score_sample.values);
     let pred = Predictor::new(&m.svm).predict(&x, false);
     let mut predicted = vec![0u64; k];
     for &c in &pred.class {
@@ -422,7 +426,8 @@ fn model_section(m: &Model) -> ModelSection {
         class_weight: t.class_weight.clone(),
         transform: t.transform.clone(),
         oversample: t.oversample.clone(),
-        features: m.preprocessor.features.len(),
+        features: m.preprocessor.n_features(),
+        categorical_features: m.preprocessor.describe().split_off(m.preprocessor.numeric.n_features()),
         support_vectors: m.svm.n_support_vectors(),
         support_vectors_per_pair: pairs,
         probabilities: m.svm.has_probability(),
@@ -453,6 +458,7 @@ fn tuning_grid(tr: &crate::tune::TuneReport) -> TuningGrid {
     TuningGrid {
         metric: tr.metric.name().to_string(),
         folds: tr.folds as usize,
+        fold_kind: tr.folds_description(),
         rows: tr.rows as usize,
         cells: tr.cells.len(),
         chosen: crate::tune::describe(ch, tr.metric),

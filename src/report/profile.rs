@@ -15,7 +15,7 @@ use crate::data::reader::{parse_cell, FlowReader};
 use crate::data::schema;
 use crate::drift::DriftCounter;
 use crate::error::{Error, Result};
-use crate::features::median_sorted;
+use crate::features::{median_sorted, Encoder};
 use crate::model::Model;
 use crate::progress::Progress;
 
@@ -71,7 +71,7 @@ pub struct DataProfile {
     /// A uniform sample of rows (all rows up to [`ROW_SAMPLE`]).
     pub sample: RowSample,
     /// With a model: the drift counts and a uniform sample of the model's
-    /// features (row-major, model order) with their raw labels, to score.
+    /// input rows (row-major, model order) with their raw labels, to score.
     pub drift: Option<DriftCounter>,
     pub score_sample: RowSample,
     pub score_labels: Vec<String>,
@@ -143,14 +143,17 @@ impl ColumnCounts {
 
 /// Columns of the pass: which are profiled, which are hashed for flow
 /// duplicates, which feed the model.
-struct Layout {
+struct Layout<'m> {
     profiled: Vec<usize>,
     public: Vec<bool>,
-    /// Model features, as positions among the profiled columns.
+    /// The model's numeric inputs, as positions among the profiled columns.
     model_cols: Vec<usize>,
+    /// The model's text inputs, as indices in the file, and how to code them.
+    model_text: Vec<usize>,
+    encoder: Option<Encoder<'m>>,
 }
 
-fn parse_chunk(records: &[csv::ByteRecord], l: &Layout, model: Option<&Model>) -> Parsed {
+fn parse_chunk(records: &[csv::ByteRecord], l: &Layout<'_>, model: Option<&Model>) -> Parsed {
     let d = l.profiled.len();
     let mut counts = ColumnCounts::new(d);
     let mut drift = model.map(|m| DriftCounter::new(&m.training.profile));
@@ -234,18 +237,26 @@ pub fn profile_csv(reader: &mut FlowReader, opts: &ProfileOptions, progress: &Pr
     let profiled: Vec<usize> =
         (0..headers.len()).filter(|&i| !schema::is_private(&headers[i]) && Some(i) != label_idx).collect();
     let private: Vec<String> = headers.iter().filter(|h| schema::is_private(h)).cloned().collect();
-    let model_cols: Vec<usize> = match opts.model {
+    let (model_cols, model_text) = match opts.model {
         Some(m) => {
-            let plan = reader.plan(&m.preprocessor.features, None)?;
-            plan.feature_idx
+            let plan = crate::predict::model_plan(m, reader, None)?;
+            let cols = plan
+                .feature_idx
                 .iter()
                 .map(|i| profiled.iter().position(|p| p == i))
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| Error::input(format!("{}:1: a model feature is the label or an identifier column", reader.name())))?
+                .ok_or_else(|| Error::input(format!("{}:1: a model feature is the label or an identifier column", reader.name())))?;
+            (cols, plan.text_idx)
         }
-        None => vec![],
+        None => (vec![], vec![]),
     };
-    let layout = Layout { public: headers.iter().map(|h| !schema::is_private(h)).collect(), profiled, model_cols };
+    let layout = Layout {
+        public: headers.iter().map(|h| !schema::is_private(h)).collect(),
+        profiled,
+        model_cols,
+        model_text,
+        encoder: opts.model.map(|m| m.preprocessor.encoder()),
+    };
     let d = layout.profiled.len();
     let mut counts = ColumnCounts::new(d);
     let mut drift = opts.model.map(|m| DriftCounter::new(&m.training.profile));
@@ -257,7 +268,7 @@ pub fn profile_csv(reader: &mut FlowReader, opts: &ProfileOptions, progress: &Pr
     let (mut score_sample, mut score_labels) = (RowSample::default(), Vec::new());
     let (mut seen_all, mut seen_public) = (HashSet::new(), HashSet::new());
     let (mut duplicate_rows, mut duplicate_flows) = (0u64, 0u64);
-    let mut model_row = vec![0.0; layout.model_cols.len()];
+    let mut model_row = vec![0.0; layout.model_cols.len() + layout.model_text.len()];
     let plan = reader.plan(&[], None)?;
     let mut rows = 0u64;
     reader.for_each_batch(&plan, 16384, |batch| {
@@ -296,6 +307,12 @@ pub fn profile_csv(reader: &mut FlowReader, opts: &ProfileOptions, progress: &Pr
                     if let Some(slot) = reservoir_slot(&mut rng, rows, opts.score_rows) {
                         for (dst, &j) in model_row.iter_mut().zip(&layout.model_cols) {
                             *dst = row[j];
+                        }
+                        if let Some(enc) = &layout.encoder {
+                            let text = &mut model_row[layout.model_cols.len()..];
+                            for (t, (dst, &i)) in text.iter_mut().zip(&layout.model_text).enumerate() {
+                                *dst = enc.text_code(t, &rec[i]);
+                            }
                         }
                         put(&mut score_sample, slot, &model_row);
                         let l = label.unwrap_or_default();

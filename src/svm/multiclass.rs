@@ -14,7 +14,7 @@ use super::kernel::dot;
 use super::decision::{Prediction, Predictor};
 use super::probability::sigmoid_train;
 use super::smo::solve;
-use super::{resolve_gamma, ClassWeight, SvcParams};
+use super::{resolve_gamma, SvcParams};
 use crate::error::{Error, Result};
 
 /// One binary machine: class `a` (+1) against class `b` (-1).
@@ -72,10 +72,7 @@ impl SvmModel {
         let gamma = resolve_gamma(params.gamma, x, d);
         let class_c: Vec<f64> = by_class
             .iter()
-            .map(|rows| match params.class_weight {
-                ClassWeight::None => params.c,
-                ClassWeight::Balanced => params.c * n as f64 / (k as f64 * rows.len() as f64),
-            })
+            .map(|rows| params.c * params.class_weight.factor(n, k, rows.len()))
             .collect();
         let pair_list: Vec<(usize, usize)> =
             (0..k).flat_map(|a| (a + 1..k).map(move |b| (a, b))).collect();

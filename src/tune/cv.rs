@@ -22,9 +22,6 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use ndarray::{linalg::general_mat_mul, ArrayView2};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::{smote, Metric};
@@ -35,25 +32,6 @@ use crate::svm::{ClassWeight, Gamma, SvcParams, SvmModel};
 
 /// Kernel rows kept per binary problem (they are gathered, not computed).
 const PROBLEM_CACHE_BYTES: usize = 16 << 20;
-
-/// Assigns each row to one of `k` folds, class by class (every fold gets
-/// its share of every class, as scikit-learn's StratifiedKFold), seeded.
-pub fn stratified_folds(y: &[usize], n_classes: usize, folds: usize, seed: u64) -> Vec<usize> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut fold_of = vec![0; y.len()];
-    let mut next = 0;
-    for c in 0..n_classes {
-        let mut rows: Vec<usize> = (0..y.len()).filter(|&i| y[i] == c).collect();
-        rows.shuffle(&mut rng);
-        // Continue the round-robin across classes so that small classes do
-        // not all land in the first folds.
-        for i in rows {
-            fold_of[i] = next % folds;
-            next += 1;
-        }
-    }
-    fold_of
-}
 
 /// One cell to score: exponents of C and gamma, and the class weighting.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -110,14 +88,7 @@ impl Problem<'_> {
             count[self.y[i]] += 1;
         }
         let present = count.iter().filter(|&&v| v > 0).count();
-        count
-            .iter()
-            .map(|&m| match weight {
-                ClassWeight::None => c,
-                ClassWeight::Balanced if m > 0 => c * train.len() as f64 / (present as f64 * m as f64),
-                ClassWeight::Balanced => c,
-            })
-            .collect()
+        count.iter().map(|&m| c * weight.factor(train.len(), present, m)).collect()
     }
 
     fn score(&self, truth: &[usize], predicted: &[usize]) -> f64 {
@@ -381,20 +352,9 @@ pub fn direct_scores(p: &Problem, cells: &[CellSpec], oversample: bool, seed: u6
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn folds_are_stratified_and_seeded() {
-        let y: Vec<usize> = (0..103).map(|i| if i % 10 == 0 { 1 } else { 0 }).collect();
-        let f = stratified_folds(&y, 2, 5, 3);
-        for fold in 0..5 {
-            let ones = (0..y.len()).filter(|&i| f[i] == fold && y[i] == 1).count();
-            let all = f.iter().filter(|&&v| v == fold).count();
-            assert!((2..=3).contains(&ones), "fold {fold}: {ones} of class 1");
-            assert!((20..=21).contains(&all), "fold {fold}: {all} rows");
-        }
-        assert_eq!(f, stratified_folds(&y, 2, 5, 3));
-        assert_ne!(f, stratified_folds(&y, 2, 5, 4));
-    }
+    use crate::tune::folds::stratified_folds;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
 
     /// Three noisy classes in four dimensions, seeded.
     fn blobs(n: usize) -> (Vec<f64>, Vec<usize>) {

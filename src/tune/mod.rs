@@ -5,26 +5,30 @@
 //! final fit has more).
 //!
 //! - [`grid`]: the log2 grid (coarse, then fine around the best cell);
-//! - [`cv`]: fold assignment and the scores of cells, with the kernel
-//!   matrix shared by every C, fold and pair of one gamma;
+//! - [`folds`]: fold assignment, stratified, and grouped with `--group-by`;
+//! - [`cv`]: the scores of cells, with the kernel matrix shared by every C,
+//!   fold and pair of one gamma;
+//! - [`cells`]: the cross-validation table, its ranking and the choice;
 //! - [`smote`]: synthetic minority rows inside training folds.
 
+pub mod cells;
 pub mod cv;
+pub mod folds;
 pub mod grid;
 pub mod smote;
 
-use std::fmt::Write as _;
 use std::ops::Range;
 
-use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use crate::data::sample;
 use crate::error::{Error, Result};
-use crate::features::{Preprocessor, Transform};
+use crate::features::{Columns, FeaturePlan, Preprocessor, Transform};
 use crate::metrics::Metrics;
 use crate::progress::{note, Progress};
 use crate::svm::ClassWeight;
+use cells::{choose, ranking};
+pub use cells::{describe, oversample_name, weight_name, CvCell, Stage, TuneReport};
 use cv::{CellResult, CellSpec, Problem};
 pub use grid::Grid;
 
@@ -97,221 +101,14 @@ pub struct TuneSpec {
     /// Stopping tolerance of the cross-validation fits ([`CV_EPS`] from the command line).
     pub eps: f64,
     pub seed: u64,
+    /// `--group-by`: the column whose groups the folds keep whole (its name only, for the table).
+    pub group_by: Option<String>,
     /// Larger passes after the grid: each scores the leading cells of the
     /// previous pass again on twice its rows (16 cells, then a quarter as
     /// many, at least 2), while the training rows allow, holding out
     /// [`RUNG_FOLDS`] of the folds; the choice is made among the cells of
     /// the last pass.
     pub rungs: usize,
-}
-
-/// Which pass of the search a cell belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Stage {
-    Coarse,
-    Fine,
-    /// A leading cell scored again on a larger sample ([`RUNG_FOLDS`] of its folds).
-    Rung,
-}
-
-impl Stage {
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Coarse => "coarse",
-            Stage::Fine => "fine",
-            Stage::Rung => "larger",
-        }
-    }
-}
-
-/// One row of the cross-validation table (stored in the model).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CvCell {
-    pub stage: Stage,
-    pub transform: Transform,
-    pub class_weight: ClassWeight,
-    pub oversample: Oversample,
-    pub log2c: f64,
-    pub log2g: f64,
-    /// Mean and (population) standard deviation of the fold scores.
-    pub mean: f64,
-    pub std: f64,
-    /// Folds scored: all of `--folds` in the grid, [`RACE_FOLDS`] for a
-    /// coarse cell that lost the race, [`RUNG_FOLDS`] in a larger pass.
-    pub folds: u32,
-    /// False when a fit hit the iteration limit (typically huge C): the score is of a rougher model.
-    pub converged: bool,
-    /// Rows of the sample the cell was scored on.
-    pub rows: u64,
-}
-
-impl CvCell {
-    pub fn c(&self) -> f64 {
-        2f64.powf(self.log2c)
-    }
-    pub fn gamma(&self) -> f64 {
-        2f64.powf(self.log2g)
-    }
-}
-
-/// The outcome of tuning, stored in the model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TuneReport {
-    pub metric: Metric,
-    pub select: Select,
-    pub folds: u32,
-    pub rows: u64,
-    pub cells: Vec<CvCell>,
-    /// Index of the chosen cell.
-    pub chosen: u32,
-}
-
-/// Cell indices: cells scored on more rows first (theirs are the scores
-/// nearest the final fit's), then on more folds (a coarse cell that lost
-/// the race has a mean of fewer folds, not comparable), then top score
-/// first; ties go to the simpler model (smaller C, then smaller gamma), then
-/// to table order.
-fn ranking(cells: &[CvCell]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..cells.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (x, y) = (&cells[a], &cells[b]);
-        y.rows
-            .cmp(&x.rows)
-            .then(y.folds.cmp(&x.folds))
-            .then(y.mean.total_cmp(&x.mean))
-            .then(x.log2c.total_cmp(&y.log2c))
-            .then(x.log2g.total_cmp(&y.log2g))
-            .then(a.cmp(&b))
-    });
-    order
-}
-
-/// The index of the cell `select` picks, among the cells scored on the most rows (and folds).
-fn choose(cells: &[CvCell], select: Select) -> usize {
-    let top = ranking(cells)[0];
-    match select {
-        Select::Best => top,
-        Select::OneSe => {
-            let bar = cells[top].mean - cells[top].std / (cells[top].folds.max(1) as f64).sqrt();
-            (0..cells.len())
-                .filter(|&i| cells[i].rows == cells[top].rows && cells[i].folds == cells[top].folds && cells[i].mean >= bar)
-                .min_by(|&a, &b| {
-                    let (x, y) = (&cells[a], &cells[b]);
-                    x.log2c.total_cmp(&y.log2c).then(x.log2g.total_cmp(&y.log2g)).then(y.mean.total_cmp(&x.mean)).then(a.cmp(&b))
-                })
-                .expect("the top cell qualifies")
-        }
-    }
-}
-
-impl TuneReport {
-    pub fn chosen(&self) -> &CvCell {
-        &self.cells[self.chosen as usize]
-    }
-
-    /// Cell indices, top score first.
-    pub fn ranking(&self) -> Vec<usize> {
-        ranking(&self.cells)
-    }
-
-    /// The table, top score first; `seconds[i]` is cell i's fitting time.
-    pub fn to_table(&self, seconds: &[f64]) -> String {
-        let mut s = String::new();
-        let metric = self.metric.name();
-        writeln!(
-            s,
-            "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8} {:>7} {:>5} {:>7} {:>8}",
-            "rank", "pick", "stage", "transform", "weight", "oversmpl", "log2C", "C", "log2g", "gamma", metric, "std", "folds", "rows", "fit s"
-        )
-        .unwrap();
-        for (rank, &i) in self.ranking().iter().enumerate() {
-            let c = &self.cells[i];
-            writeln!(
-                s,
-                "{:>4} {:<6} {:<6} {:<9} {:<9} {:<8} {:>6} {:>11} {:>6} {:>11} {:>8.4} {:>7.4} {:>5} {:>7} {:>8.2}{}",
-                rank + 1,
-                if i == self.chosen as usize { "chosen" } else { "-" },
-                c.stage.name(),
-                c.transform.name(),
-                weight_name(c.class_weight),
-                oversample_name(c.oversample),
-                trim(c.log2c),
-                format!("{:.4}", c.c()),
-                trim(c.log2g),
-                format!("{:.3e}", c.gamma()),
-                c.mean,
-                c.std,
-                c.folds,
-                c.rows,
-                seconds.get(i).copied().unwrap_or(f64::NAN),
-                if c.converged { "" } else { "  (iteration limit)" }
-            )
-            .unwrap();
-        }
-        s
-    }
-
-    /// The table as JSON, cells best first.
-    pub fn to_json(&self, seconds: &[f64]) -> serde_json::Value {
-        let cells: Vec<serde_json::Value> = self
-            .ranking()
-            .iter()
-            .enumerate()
-            .map(|(rank, &i)| {
-                let c = &self.cells[i];
-                serde_json::json!({
-                    "rank": rank + 1,
-                    "chosen": i == self.chosen as usize,
-                    "stage": c.stage.name(),
-                    "transform": c.transform.name(),
-                    "class_weight": weight_name(c.class_weight),
-                    "oversample": oversample_name(c.oversample),
-                    "log2_c": c.log2c,
-                    "c": c.c(),
-                    "log2_gamma": c.log2g,
-                    "gamma": c.gamma(),
-                    "mean": c.mean,
-                    "std": c.std,
-                    "folds": c.folds,
-                    "converged": c.converged,
-                    "rows": c.rows,
-                    "fit_seconds": seconds.get(i).copied(),
-                })
-            })
-            .collect();
-        serde_json::json!({
-            "metric": self.metric.name(),
-            "select": match self.select {
-                Select::OneSe => "one-se",
-                Select::Best => "best",
-            },
-            "folds": self.folds,
-            "rows": self.rows,
-            "cells": cells,
-        })
-    }
-}
-
-pub fn weight_name(w: ClassWeight) -> &'static str {
-    match w {
-        ClassWeight::None => "none",
-        ClassWeight::Balanced => "balanced",
-    }
-}
-
-pub fn oversample_name(o: Oversample) -> &'static str {
-    match o {
-        Oversample::None => "none",
-        Oversample::Smote => "smote",
-    }
-}
-
-fn trim(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v}")
-    }
 }
 
 /// Iteration limit of a tuning fit, per training row. Cells that need more
@@ -404,13 +201,27 @@ impl Table {
     }
 }
 
-/// A stratified sample of the training rows, split into folds, its rows
+/// A stratified sample of the training rows (whole groups, when grouped), split into folds, its rows
 /// preprocessed (with their squared distances, for the shared kernels) for
 /// each transform to try.
 struct Sample {
     y: Vec<usize>,
     fold_of: Vec<usize>,
+    /// Distinct groups (0 when not grouped).
+    groups: usize,
     prepared: Vec<Prepared>,
+}
+
+/// The training rows tuning draws its samples from.
+pub struct TuneData<'a> {
+    /// Training columns as read.
+    pub cols: &'a Columns,
+    /// What they become.
+    pub plan: &'a FeaturePlan,
+    /// Each row's class.
+    pub y: &'a [usize],
+    /// Each row's group, with `--group-by`: folds never split one.
+    pub groups: Option<&'a [u32]>,
 }
 
 struct Prepared {
@@ -423,31 +234,43 @@ struct Prepared {
 }
 
 impl Sample {
-    fn draw(
-        x: ArrayView2<f64>,
-        names: &[String],
-        y: &[usize],
-        k: usize,
-        rows: usize,
-        transforms: &[Transform],
-        spec: &TuneSpec,
-    ) -> Result<Sample> {
-        let picked = sample::stratified(y, k, rows, spec.seed);
-        let xs = x.select(ndarray::Axis(0), &picked);
-        let ys: Vec<usize> = picked.iter().map(|&i| y[i]).collect();
-        let fold_of = cv::stratified_folds(&ys, k, spec.folds, spec.seed);
+    /// Draws `rows` of the training rows (whole groups when grouped), splits
+    /// them into folds and prepares them for each transform.
+    fn draw(data: &TuneData, k: usize, rows: usize, transforms: &[Transform], spec: &TuneSpec) -> Result<Sample> {
+        let picked = match data.groups {
+            Some(g) => sample::grouped(data.y, g, k, rows, spec.folds, spec.seed),
+            None => sample::stratified(data.y, k, rows, spec.seed),
+        };
+        let cols = data.cols.select(&picked);
+        let ys: Vec<usize> = picked.iter().map(|&i| data.y[i]).collect();
+        let (fold_of, groups) = match data.groups {
+            Some(g) => {
+                let gs: Vec<u32> = picked.iter().map(|&i| g[i]).collect();
+                let distinct = gs.iter().collect::<std::collections::HashSet<_>>().len();
+                if distinct < spec.folds {
+                    return Err(Error::input(format!(
+                        "--group-by {}: the tuning sample of {} rows holds {distinct} groups, fewer than --folds {} (use fewer folds, more --tune-rows, or a finer group column)",
+                        spec.group_by.as_deref().unwrap_or("?"),
+                        ys.len(),
+                        spec.folds
+                    )));
+                }
+                (folds::stratified_group_folds(&ys, &gs, k, spec.folds, spec.seed), distinct)
+            }
+            None => (folds::stratified_folds(&ys, k, spec.folds, spec.seed), 0),
+        };
         let direct = spec.oversample == Oversample::Smote;
         let prepared = transforms
             .iter()
             .map(|&transform| {
-                let (_, xt, _) = Preprocessor::fit(xs.view(), names, transform)?;
+                let (_, xt, _) = Preprocessor::fit(&cols, data.plan, transform)?;
                 let d = xt.ncols();
                 let xt = xt.as_standard_layout().into_owned().into_raw_vec_and_offset().0;
                 let dist = (!direct).then(|| cv::squared_distances(&xt, d));
                 Ok(Prepared { transform, x: xt, d, dist })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Sample { y: ys, fold_of, prepared })
+        Ok(Sample { y: ys, fold_of, groups, prepared })
     }
 
     /// Scores `specs` with the `t`-th transform on the folds `held_out`,
@@ -509,24 +332,17 @@ impl Sample {
     }
 }
 
-/// Cross-validates the grid on a stratified sample of `rows` of the raw
-/// training rows `x` (one column per name in `names`, before imputation;
-/// `y` indexes `classes`), then the leading cells on larger samples.
-pub fn tune(
-    x: ArrayView2<f64>,
-    names: &[String],
-    y: &[usize],
-    classes: &[String],
-    rows: usize,
-    spec: &TuneSpec,
-    quiet: bool,
-) -> Result<Tuned> {
+/// Cross-validates the grid on a stratified sample of `rows` of the
+/// training rows (`data.y` indexes `classes`), then the leading cells on
+/// larger samples.
+pub fn tune(data: &TuneData, classes: &[String], rows: usize, spec: &TuneSpec, quiet: bool) -> Result<Tuned> {
     let start = std::time::Instant::now();
     let k = classes.len();
+    let y = data.y;
     if spec.folds < 2 {
         return Err(Error::input("--folds must be at least 2"));
     }
-    let first = Sample::draw(x, names, y, k, rows, &spec.transforms, spec)?;
+    let first = Sample::draw(data, k, rows, &spec.transforms, spec)?;
     let mut count = vec![0usize; k];
     for &c in &first.y {
         count[c] += 1;
@@ -544,6 +360,7 @@ pub fn tune(
         }
     }
     let n = first.y.len();
+    let first_groups = first.groups;
     // The larger passes: twice the rows each, while the training rows allow.
     let mut rungs: Vec<(usize, usize)> = Vec::new();
     let (mut size, mut keep) = (n, RUNG_KEEP);
@@ -627,77 +444,29 @@ pub fn tune(
             }
             // Grouped by gamma (one kernel matrix each), in a fixed order.
             specs.sort_by(|a, b| b.log2g.total_cmp(&a.log2g).then(a.log2c.total_cmp(&b.log2c)).then((a.class_weight as u8).cmp(&(b.class_weight as u8))));
-            let sample = Sample::draw(x, names, y, k, size, &[t], spec)?;
+            let sample = Sample::draw(data, k, size, &[t], spec)?;
             sample.score(0, &specs, Stage::Rung, 0..rung_folds, spec, k, &mut table, &bar);
         }
     }
     let chosen = choose(&table.cells, spec.select) as u32;
-    let report = TuneReport { metric: spec.metric, select: spec.select, folds: spec.folds as u32, rows: n as u64, cells: table.cells, chosen };
+    let report = TuneReport {
+        metric: spec.metric,
+        select: spec.select,
+        folds: spec.folds as u32,
+        rows: n as u64,
+        cells: table.cells,
+        chosen,
+        grouped_by: spec.group_by.clone(),
+        groups: first_groups as u64,
+    };
     drop(bar);
     Ok(Tuned { report, fit_seconds: table.seconds, seconds: start.elapsed().as_secs_f64() })
 }
 
-/// `macro_f1 0.7321 (C=2^5, gamma=2^-3, log, balanced)`.
-pub fn describe(c: &CvCell, metric: Metric) -> String {
-    format!(
-        "{} {:.4} (C=2^{}, gamma=2^{}, transform {}, class weight {}{})",
-        metric.name(),
-        c.mean,
-        trim(c.log2c),
-        trim(c.log2g),
-        c.transform.name(),
-        weight_name(c.class_weight),
-        if c.oversample == Oversample::Smote { ", smote" } else { "" }
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use super::cells::tests::cell;
     use super::*;
-
-    fn cell(log2c: f64, log2g: f64, mean: f64, std: f64) -> CvCell {
-        CvCell {
-            stage: Stage::Coarse,
-            transform: Transform::None,
-            class_weight: ClassWeight::None,
-            oversample: Oversample::None,
-            log2c,
-            log2g,
-            mean,
-            std,
-            folds: 4,
-            converged: true,
-            rows: 100,
-        }
-    }
-
-    #[test]
-    fn cells_of_the_largest_pass_rank_first_and_the_choice_is_among_them() {
-        let mut cells = vec![cell(9.0, -5.0, 0.80, 0.01), cell(3.0, -7.0, 0.78, 0.01), cell(5.0, -7.0, 0.70, 0.05)];
-        cells[1].rows = 400;
-        cells[2].rows = 400;
-        assert_eq!(ranking(&cells), vec![1, 2, 0]);
-        assert_eq!(choose(&cells, Select::Best), 1);
-        // Within one standard error of the top larger-pass cell (0.78 - 0.005): only itself;
-        // the smaller-pass cell at 0.80 does not count.
-        assert_eq!(choose(&cells, Select::OneSe), 1);
-        // Top 0.79 +- 0.05 over 4 folds: bar 0.765; C 2^3 at 0.77 is simpler, at 0.76 out.
-        cells[2].mean = 0.79;
-        cells[1].mean = 0.77;
-        assert_eq!(choose(&cells, Select::OneSe), 1);
-        cells[1].mean = 0.76;
-        assert_eq!(choose(&cells, Select::OneSe), 2);
-    }
-
-    #[test]
-    fn cells_that_lost_the_race_rank_after_the_complete_ones_and_are_never_chosen() {
-        // Scored on 2 of 4 folds: a mean of other folds, not comparable, however high.
-        let mut cells = vec![cell(9.0, -5.0, 0.80, 0.01), cell(1.0, -7.0, 0.85, 0.0), cell(3.0, -7.0, 0.60, 0.02)];
-        cells[1].folds = 2;
-        assert_eq!(ranking(&cells), vec![0, 2, 1]);
-        assert_eq!(choose(&cells, Select::Best), 0);
-        assert_eq!(choose(&cells, Select::OneSe), 0, "the simpler raced-out cell is not a candidate");
-    }
 
     #[test]
     fn fold_scores_added_later_update_the_cell() {
@@ -714,15 +483,4 @@ mod tests {
         assert!((c.mean - 0.6).abs() < 1e-12 && (c.std - (0.02f64 / 4.0).sqrt()).abs() < 1e-12, "{c:?}");
     }
 
-    #[test]
-    fn one_se_rule_takes_the_simplest_cell_within_one_standard_error() {
-        // Top: 0.80 +- 0.04 over 4 folds: standard error 0.02, bar 0.78.
-        let cells = vec![cell(9.0, -5.0, 0.80, 0.04), cell(3.0, -7.0, 0.785, 0.01), cell(1.0, -7.0, 0.70, 0.01), cell(3.0, -9.0, 0.77, 0.0)];
-        assert_eq!(ranking(&cells), vec![0, 1, 3, 2]);
-        assert_eq!(choose(&cells, Select::Best), 0);
-        assert_eq!(choose(&cells, Select::OneSe), 1);
-        // Equal scores: the smaller C wins the ranking too.
-        let tie = vec![cell(5.0, -3.0, 0.5, 0.0), cell(3.0, -3.0, 0.5, 0.0)];
-        assert_eq!(choose(&tie, Select::Best), 1);
-    }
 }

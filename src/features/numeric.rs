@@ -1,6 +1,5 @@
-//! From raw feature columns to the matrix the SVM sees: drop constant
-//! columns, impute missing and non-finite values, optionally compress
-//! heavy tails (log), standard-scale.
+//! Numeric features: drop constant columns, impute missing and non-finite
+//! values, optionally compress heavy tails (log), standard-scale.
 //!
 //! Every parameter is learnt on the training rows and stored in the model,
 //! so `predict` transforms new rows exactly as `train` did.
@@ -10,6 +9,7 @@ use linfa_preprocessing::linear_scaling::LinearScaler;
 use ndarray::{Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
+use super::FitSummary;
 use crate::error::{Error, Result};
 
 /// How one feature's bad values are replaced. Learnt from the finite
@@ -68,9 +68,9 @@ impl Transform {
     }
 }
 
-/// The fitted transform, stored in the model.
+/// The fitted numeric transform, stored in the model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Preprocessor {
+pub struct NumericFeatures {
     /// Feature names in model order.
     pub features: Vec<String>,
     pub imputation: Vec<Imputation>,
@@ -80,15 +80,7 @@ pub struct Preprocessor {
     pub scale: Vec<f64>,
 }
 
-/// What fitting found out about the candidate columns.
-pub struct FitSummary {
-    /// Columns left out because they hold one value in the training rows.
-    pub constant: Vec<String>,
-    /// Non-finite or missing cells seen per kept feature.
-    pub imputed_cells: u64,
-}
-
-impl Preprocessor {
+impl NumericFeatures {
     /// Learns the transform from training rows (`x` has one column per
     /// candidate name) and returns it with the transformed matrix.
     pub fn fit(x: ArrayView2<f64>, names: &[String], transform: Transform) -> Result<(Self, Array2<f64>, FitSummary)> {
@@ -122,7 +114,9 @@ impl Preprocessor {
             });
         }
         if keep.is_empty() {
-            return Err(Error::input("every feature column is constant in the training rows: nothing to learn from"));
+            // Categorical features may still be there; the caller decides.
+            let none = NumericFeatures { features: vec![], imputation: vec![], transform, mean: vec![], scale: vec![] };
+            return Ok((none, Array2::zeros((x.nrows(), 0)), FitSummary { constant, imputed_cells: 0 }));
         }
         let mut imputed_cells = 0u64;
         let mut m = Array2::<f64>::zeros((x.nrows(), keep.len()));
@@ -138,7 +132,7 @@ impl Preprocessor {
         let scaler = LinearScaler::standard()
             .fit(&DatasetBase::from(m.view()))
             .map_err(|e| anyhow::anyhow!("scaler: {e}"))?;
-        let pre = Preprocessor {
+        let pre = NumericFeatures {
             features: keep.iter().map(|&j| names[j].clone()).collect(),
             imputation,
             transform,
@@ -153,12 +147,21 @@ impl Preprocessor {
         self.features.len()
     }
 
-    /// Transforms raw rows (row-major, one value per model feature) in place.
+    /// The transformed value of raw value `v` of feature `j`.
+    #[inline]
+    pub fn apply(&self, j: usize, v: f64) -> f64 {
+        (self.transform.apply(self.imputation[j].apply(v)) - self.mean[j]) * self.scale[j]
+    }
+
+    /// Transforms raw rows (row-major, one value per feature) in place.
     pub fn transform_rows(&self, rows: &mut [f64]) {
         let d = self.n_features();
+        if d == 0 {
+            return;
+        }
         for row in rows.chunks_exact_mut(d) {
             for (j, v) in row.iter_mut().enumerate() {
-                *v = (self.transform.apply(self.imputation[j].apply(*v)) - self.mean[j]) * self.scale[j];
+                *v = self.apply(j, *v);
             }
         }
     }
@@ -199,7 +202,7 @@ mod tests {
         ];
         // `one` has a single finite value: constant once imputed.
         let names: Vec<String> = ["a", "b", "zero", "one"].iter().map(|s| s.to_string()).collect();
-        let (pre, m, summary) = Preprocessor::fit(x.view(), &names, Transform::None).unwrap();
+        let (pre, m, summary) = NumericFeatures::fit(x.view(), &names, Transform::None).unwrap();
         assert_eq!(pre.features, vec!["a", "b"]);
         assert_eq!(summary.constant, vec!["zero", "one"]);
         assert_eq!(summary.imputed_cells, 2);
@@ -223,7 +226,7 @@ mod tests {
     fn log_transform_is_applied_after_imputation_and_before_scaling() {
         let x = array![[0.0], [9.0], [f64::INFINITY], [-99.0]];
         let names = vec!["a".to_string()];
-        let (pre, m, _) = Preprocessor::fit(x.view(), &names, Transform::Log).unwrap();
+        let (pre, m, _) = NumericFeatures::fit(x.view(), &names, Transform::Log).unwrap();
         // +inf takes the max (9) before the log: ln(10).
         let logged = [0.0, 10f64.ln(), 10f64.ln(), -(100f64.ln())];
         let mean = logged.iter().sum::<f64>() / 4.0;
