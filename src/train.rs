@@ -100,19 +100,13 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     let rows = sample_rows(req, &labels.labels, &classes);
     let kinds = column_kinds(req, &name, &columns, &labels.labels)?;
     let data = read_features(req, &name, &kinds, rows.as_deref(), &labels.labels)?;
-    let y: Vec<usize> = match &rows {
-        Some(r) => r.iter().map(|&i| classes.of_row[i]).collect(),
-        None => classes.of_row.clone(),
-    };
+    let y = of_rows(&classes.of_row, rows.as_deref());
     let plan = feature_plan(req, &kinds, &data.cols, &mut columns.dropped);
     if let Some(path) = &req.sample_out {
         write_sample(path, &data.cols, &plan, &req.label, &data.labels)?;
     }
     note_duplicates(req, &labels.labels);
-    let groups: Option<Vec<u32>> = labels.labels.group.as_ref().map(|g| match &rows {
-        Some(r) => r.iter().map(|&i| g[i]).collect(),
-        None => g.clone(),
-    });
+    let groups = labels.labels.group.as_deref().map(|g| of_rows(g, rows.as_deref()));
     let mut choice = Choice { svc: req.svc.clone(), transform: req.transform, oversample: req.oversample };
     let tuned = match &req.tune {
         Some(t) => Some(tune_parameters(req, t, &data.cols, &plan, &y, groups.as_deref(), &classes.names, &mut choice)?),
@@ -136,6 +130,14 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
         ),
     );
     Ok(Trained { model, tuned })
+}
+
+/// The values of the sampled rows (all of them without a sample).
+fn of_rows<T: Copy>(all: &[T], rows: Option<&[usize]>) -> Vec<T> {
+    match rows {
+        Some(r) => r.iter().map(|&i| all[i]).collect(),
+        None => all.to_vec(),
+    }
 }
 
 /// The header's columns that may be features, and those left out with the reason.

@@ -268,6 +268,30 @@ fn group_by_keeps_captures_in_one_fold_and_out_of_the_model() {
 }
 
 #[test]
+fn hosts_can_be_the_groups_and_their_addresses_stay_out_of_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = synth(dir.path(), "hosts.csv", 800, 6, false);
+    let model = dir.path().join("h.cbor");
+    let out = ntc()
+        .args(["train", "-q", "--tune", "--tune-rows", "300", "--rungs", "0", "--grid", "c=1:3:2,gamma=-5:-3:2", "--no-proba"])
+        .args(["--group-by", "Source.IP", "-m"])
+        .arg(&model)
+        .arg(&data)
+        .assert()
+        .success();
+    let table = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(table.lines().last().unwrap().starts_with("(folds grouped by Source.IP: "), "{table}");
+    let text = std::fs::read_to_string(&data).unwrap();
+    let (h, rows) = read_csv(&text);
+    let ip = h.iter().position(|c| c == "Source.IP").unwrap();
+    let bytes = std::fs::read(&model).unwrap();
+    for r in rows.iter().take(50) {
+        let a = r[ip].as_bytes();
+        assert!(!bytes.windows(a.len()).any(|w| w == a), "address {} is in the model", r[ip]);
+    }
+}
+
+#[test]
 fn random_folds_on_a_file_with_copies_say_the_scores_are_inflated() {
     let dir = tempfile::tempdir().unwrap();
     let data = synth(dir.path(), "dirty.csv", 600, 5, true);

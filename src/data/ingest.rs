@@ -58,8 +58,6 @@ pub struct Labels {
     /// `--group-by`: each row's group, as an index into the distinct values
     /// of the group column (the values themselves are not kept: they may be addresses).
     pub group: Option<Vec<u32>>,
-    /// Distinct groups.
-    pub groups: usize,
     /// Rows that are exact copies of an earlier row, when counted.
     pub duplicate_rows: Option<u64>,
     /// Per header column, the cells of the first chunk that are numbers and
@@ -153,7 +151,6 @@ fn read_labels_in_chunks(path: &Path, opts: &FirstPass, chunk_rows: usize) -> Re
     labels.chunk_starts.push(r.bytes_read());
     labels.header = r.header_bytes();
     labels.gzip = r.is_gzip();
-    labels.groups = group_index.len();
     labels.group = group_idx.map(|_| group);
     labels.duplicate_rows = seen.map(|_| duplicates);
     let digest = hash.finish();
@@ -429,7 +426,7 @@ mod tests {
             }
             let opts = FirstPass { label: "ProtocolName", group: Some("cap"), count_duplicates: true };
             let (labels, _) = read_labels(&p, &opts).unwrap();
-            assert_eq!((labels.group.as_deref(), labels.groups), (Some(&[0, 1, 0, 0][..]), 2));
+            assert_eq!(labels.group.as_deref(), Some(&[0, 1, 0, 0][..]));
             assert_eq!(labels.duplicate_rows, Some(1));
             assert_eq!(labels.survey, vec![(0, 3), (4, 0), (0, 4), (0, 4), (0, 4)]);
             assert!(column_is_text(labels.survey[0]) && !column_is_text(labels.survey[1]));

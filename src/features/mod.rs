@@ -348,7 +348,7 @@ impl<'a> Encoder<'a> {
         let w = self.input_width();
         let d = self.pre.n_features();
         let dn = self.pre.numeric.n_features();
-        let n = if w == 0 { 0 } else { inputs.len() / w };
+        let n = inputs.len().checked_div(w).unwrap_or(0);
         let mut out = vec![0.0; n * d];
         for (row, x) in inputs.chunks_exact(w.max(1)).zip(out.chunks_exact_mut(d.max(1))) {
             for (j, v) in x[..dn].iter_mut().enumerate() {
