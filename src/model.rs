@@ -176,10 +176,6 @@ impl Model {
         file.take(len.saturating_add(1)).read_to_end(&mut bytes).map_err(cannot)?;
         Self::from_bytes(&bytes, &name)
     }
-
-    pub fn save(&self, path: &Path) -> Result<()> {
-        crate::io::write_file_atomic(path, &self.to_bytes()?)
-    }
 }
 
 #[cfg(test)]

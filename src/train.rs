@@ -84,10 +84,13 @@ pub struct TuneRequest {
     pub rows: usize,
 }
 
-/// A trained model, and the tuning run that chose its parameters.
+/// A trained model, the tuning run that chose its parameters, and the
+/// `--sample-out` file, written but not yet in place: the caller commits it
+/// with the model, so that a failed run replaces neither.
 pub struct Trained {
     pub model: Model,
     pub tuned: Option<Tuned>,
+    pub sample: Option<crate::io::Output>,
 }
 
 /// Trains a model; progress and a summary go to stderr unless quiet.
@@ -102,9 +105,7 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     let data = read_features(req, &name, &kinds, rows.as_deref(), &labels.labels)?;
     let y = of_rows(&classes.of_row, rows.as_deref());
     let plan = feature_plan(req, &kinds, &data.cols, &mut columns.dropped);
-    if let Some(path) = &req.sample_out {
-        write_sample(path, &data.cols, &plan, &req.label, &data.labels)?;
-    }
+    let sample = req.sample_out.as_deref().map(|path| write_sample(path, &data.cols, &plan, &req.label, &data.labels)).transpose()?;
     note_duplicates(req, &labels.labels);
     let groups = labels.labels.group.as_deref().map(|g| of_rows(g, rows.as_deref()));
     let mut choice = Choice { svc: req.svc.clone(), transform: req.transform, oversample: req.oversample };
@@ -129,7 +130,7 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
             started.elapsed().as_secs_f64()
         ),
     );
-    Ok(Trained { model, tuned })
+    Ok(Trained { model, tuned, sample })
 }
 
 /// The values of the sampled rows (all of them without a sample).
@@ -518,9 +519,8 @@ fn categorical_summary(pre: &Preprocessor) -> String {
 
 /// The sampled training rows as CSV: the columns the features are made of,
 /// as read (before imputation), and the label. Text columns left out as
-/// identifiers are not written.
-fn write_sample(path: &Path, cols: &Columns, plan: &FeaturePlan, label: &str, labels: &[String]) -> Result<()> {
-    use std::io::Write;
+/// identifiers are not written. Returned unfinished: see [`Trained::sample`].
+fn write_sample(path: &Path, cols: &Columns, plan: &FeaturePlan, label: &str, labels: &[String]) -> Result<crate::io::Output> {
     let text: Vec<&crate::features::TextColumn> =
         cols.text.iter().filter(|t| plan.categorical.contains(&Source::Text(t.name.clone()))).collect();
     let mut out = crate::io::Output::create(path)?;
@@ -539,6 +539,5 @@ fn write_sample(path: &Path, cols: &Columns, plan: &FeaturePlan, label: &str, la
     }
     w.flush()?;
     drop(w);
-    out.flush()?;
-    out.commit()
+    Ok(out)
 }

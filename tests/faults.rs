@@ -89,6 +89,36 @@ fn a_reader_that_leaves_early_is_not_an_error() {
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+#[test]
+fn a_reader_that_leaves_early_still_gets_the_rejects_of_what_was_read() {
+    let t = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(&t.test).unwrap();
+    let (header, rest) = text.split_once('\n').unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, format!("{header}\n1,2,3\n{rest}")).unwrap();
+    let rejects = dir.path().join("r.csv");
+    std::fs::write(&rejects, "the last run's rejects\n").unwrap();
+    let mut child = Command::new(bin())
+        .args(["predict", "-q", "--on-error", "skip", "--rejects"])
+        .arg(&rejects)
+        .arg("-m")
+        .arg(&t.model)
+        .arg(&input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take()); // `| head -c 100`
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = std::fs::read_to_string(&rejects).unwrap();
+    // The rejects of the batches delivered before the reader left (none here: it left in the first).
+    assert!(got.starts_with("line,reason,Flow.ID,"), "this run's rejects file, not the last one: {got}");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_device_is_a_clear_error() {

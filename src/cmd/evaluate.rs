@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use ntc::io::Named;
 use ntc::model::Model;
 use ntc::predict::score;
 
@@ -18,6 +19,9 @@ pub struct Args {
 }
 
 pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
+    let mut files = vec![Named::input("the input", &a.csv), Named::input("--model", &a.model)];
+    files.extend(a.bad.named());
+    ntc::io::refuse_same_file(&files)?;
     let model = Model::load(&a.model)?;
     let (mut reader, mut rejects) = a.bad.open(&a.csv)?;
     let progress = ntc::progress::Progress::rows("scoring", quiet);

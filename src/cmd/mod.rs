@@ -50,6 +50,8 @@ pub fn run(cli: Cli) -> ntc::Result<()> {
 
 /// Default model path of every subcommand.
 pub const DEFAULT_MODEL: &str = "models/ntc.cbor";
+/// The default model's directory, which `train` creates when missing.
+pub const DEFAULT_MODEL_DIR: &str = "models";
 
 /// `--on-error` and `--rejects`, shared by the commands that read flows record by record.
 #[derive(clap::Args, Debug)]
@@ -64,6 +66,11 @@ pub struct BadRecords {
 }
 
 impl BadRecords {
+    /// The rejects file, for the same-file check.
+    pub fn named(&self) -> Option<ntc::io::Named<'_>> {
+        self.rejects.as_deref().map(|p| ntc::io::Named::output("--rejects", p))
+    }
+
     /// Opens the input with this policy, and the rejects file when skipping.
     pub fn open(&self, csv: &Path) -> ntc::Result<(FlowReader, Option<RejectsFile>)> {
         let rejects_path = match (self.on_error, &self.rejects) {

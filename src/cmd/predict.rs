@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use ntc::io::Output;
+use ntc::io::{Named, Output};
 use ntc::model::Model;
 use ntc::predict::{predict_csv, Keep};
 
@@ -25,11 +25,24 @@ pub struct Args {
 }
 
 pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
+    let mut files = vec![Named::input("the input", &a.csv), Named::input("--model", &a.model), Named::output("--output", &a.output)];
+    files.extend(a.bad.named());
+    ntc::io::refuse_same_file(&files)?;
     let model = Model::load(&a.model)?;
     let (mut reader, mut rejects) = a.bad.open(&a.csv)?;
     let progress = ntc::progress::Progress::rows("predicting", quiet);
     let mut out = Output::create(&a.output)?;
-    let rows = predict_csv(&model, &mut reader, &mut out, a.keep, a.proba, rejects.as_mut(), &progress)?;
+    let rows = match predict_csv(&model, &mut reader, &mut out, a.keep, a.proba, rejects.as_mut(), &progress) {
+        Ok(rows) => rows,
+        Err(e) if ntc::io::is_broken_pipe(&e) => {
+            // `| head`: the reader left; the rejects of the rows read so far replace the last run's.
+            if let Some(r) = rejects {
+                r.commit()?;
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     drop(progress);
     super::finish_rejects(rejects, rows, quiet)?;
     out.commit()?;

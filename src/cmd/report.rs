@@ -5,7 +5,7 @@ use ntc::data::classes::ClassMap;
 use ntc::data::reader::FlowReader;
 use ntc::data::schema::DEFAULT_LABEL;
 use ntc::error::display_path;
-use ntc::io::Output;
+use ntc::io::{Named, Output};
 use ntc::model::Model;
 use ntc::report::{self, html, markdown, ReportOptions};
 
@@ -44,6 +44,9 @@ fn is_html(p: &Path) -> bool {
 }
 
 pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
+    let mut files = vec![Named::input("the input", &a.csv), Named::output("--output", &a.output)];
+    files.extend(a.model.as_deref().map(|m| Named::input("--model", m)));
+    ntc::io::refuse_same_file(&files)?;
     if a.score_rows == 0 {
         return Err(ntc::Error::input("--score-rows must be at least 1"));
     }

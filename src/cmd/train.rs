@@ -1,8 +1,10 @@
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use ntc::data::classes::ClassMap;
 use ntc::data::schema::DEFAULT_LABEL;
 use ntc::features::Transform;
+use ntc::io::{Named, Output};
 use ntc::svm::{ClassWeight, Gamma, SvcParams};
 use ntc::train::{train, ServerPort, TrainRequest, TuneRequest};
 use ntc::tune::{Grid, Metric, Oversample, Select, TuneSpec};
@@ -36,7 +38,7 @@ pub struct Args {
     #[arg(long, value_name = "COLUMN")]
     pub group_by: Option<String>,
     /// SVM regularisation C: larger fits the training rows more tightly.
-    #[arg(long = "c", conflicts_with = "tune")]
+    #[arg(long = "c", conflicts_with = "tune", value_parser = positive_number)]
     pub c: Option<f64>,
     /// RBF gamma: `scale` (1 / (features x variance), as scikit-learn) or a positive number.
     #[arg(long, conflicts_with = "tune")]
@@ -94,6 +96,14 @@ pub struct Args {
     pub sample_out: Option<PathBuf>,
 }
 
+/// `--c`: a positive, finite number (`inf`, `nan`, `0` and `1e400` are refused before any work).
+fn positive_number(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number")),
+    }
+}
+
 /// The class weightings `--tune` tries unless told. `balanced` is left out:
 /// on the real flows, grouped by capture, tuning that also tried it chose it
 /// on folds where it cost 0.2 of accuracy for no macro-F1, and lost to
@@ -114,6 +124,17 @@ fn to_try<T: Clone + PartialEq>(given: &[T], default: &[T]) -> Vec<T> {
 }
 
 pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
+    let mut files = vec![Named::input("the input", &a.csv), Named::output("--model", &a.model)];
+    files.extend(a.sample_out.as_deref().map(|p| Named::output("--sample-out", p)));
+    ntc::io::refuse_same_file(&files)?;
+    if a.model.as_os_str() == "-" {
+        return Err(ntc::Error::input("--model cannot go to stdout; name a file"));
+    }
+    if a.model == Path::new(super::DEFAULT_MODEL) {
+        // The default's directory is made on the first run; a directory the user names must exist, as for every output.
+        std::fs::create_dir_all(super::DEFAULT_MODEL_DIR)
+            .map_err(|e| ntc::Error::input(format!("{}: cannot create directory: {e}", super::DEFAULT_MODEL_DIR)))?;
+    }
     if a.max_rows == Some(0) {
         return Err(ntc::Error::input("--max-rows must be at least 1"));
     }
@@ -172,13 +193,15 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
         sample_out: a.sample_out,
         quiet,
     };
+    let mut model_out = Output::create(&a.model)?;
     let trained = train(&req)?;
     let model = trained.model;
-    if let Some(dir) = a.model.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ntc::Error::input(format!("{}: cannot create directory: {e}", dir.display())))?;
+    model_out.write_all(&model.to_bytes()?)?;
+    // Both in place, or neither: a run that fails or is interrupted before this replaces nothing.
+    if let Some(sample) = trained.sample {
+        sample.commit()?;
     }
-    model.save(&a.model)?;
+    model_out.commit()?;
     ntc::progress::note(quiet, format!("model written to {}", a.model.display()));
     if let Some(t) = &trained.tuned {
         let text = if a.json {

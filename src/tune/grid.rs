@@ -11,6 +11,9 @@ pub struct Axis {
     pub step: f64,
 }
 
+/// The largest log2 exponent of a grid axis (libsvm's own grid spans -15..15).
+const MAX_EXPONENT: f64 = 100.0;
+
 impl Axis {
     /// Every exponent from `begin` towards `end` by `step` (end included when reached).
     pub fn values(&self) -> Vec<f64> {
@@ -69,6 +72,10 @@ impl std::str::FromStr for Grid {
             };
             if axis.values().len() > 200 {
                 return Err(bad("more than 200 values on one axis"));
+            }
+            // 2^2000 is infinite and 2^-2000 zero: neither is a C or a gamma.
+            if let Some(v) = axis.values().into_iter().find(|v| v.abs() > MAX_EXPONENT) {
+                return Err(bad(&format!("exponent {v} is outside -{MAX_EXPONENT}..{MAX_EXPONENT}")));
             }
             match name.trim().to_ascii_lowercase().as_str() {
                 "c" | "log2c" => grid.log2c = axis,
@@ -129,7 +136,7 @@ mod tests {
         assert_eq!(g.log2c.values(), vec![1.0, 3.0, 5.0]);
         assert_eq!(g.log2g.values(), vec![-3.0]);
         assert_eq!(g.fine(3.0, -3.0).len(), 4);
-        for bad in ["c=1:5:-1", "c=1:5:0", "x=1", "c=a", "c=1:2", "c"] {
+        for bad in ["c=1:5:-1", "c=1:5:0", "x=1", "c=a", "c=1:2", "c", "gamma=2000:2000:1", "c=-1100"] {
             let e = bad.parse::<Grid>().unwrap_err().to_string();
             assert!(e.contains("--grid"), "{bad}: {e}");
         }

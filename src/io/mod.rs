@@ -4,8 +4,15 @@
 //! A rename is atomic, so two runs writing the same path leave one of their
 //! files, never a mixture. On SIGINT, SIGTERM or SIGHUP the temporary files
 //! are removed before exiting ([`clean_up_on_signals`]); on an error they
-//! are removed as they are dropped.
+//! are removed as they are dropped. What a path names decides how it is
+//! written ([`target`]); an output that is also an input is refused ([`same_file`]).
 
+pub mod same_file;
+pub mod target;
+
+pub use same_file::{refuse_same_file, Named};
+
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -14,10 +21,12 @@ use tempfile::NamedTempFile;
 
 use crate::error::{display_path, Error, Result};
 
-/// Where a command's main output goes: stdout (`-`) or a file written atomically.
+/// Where a command's output goes: stdout (`-`), a file written atomically, or
+/// something that is not a regular file (a device, a FIFO), written into.
 pub enum Output {
     Stdout(StdoutBuf),
     File { tmp: BufWriter<NamedTempFile>, target: PathBuf, _pending: Pending },
+    Stream { file: BufWriter<File>, target: PathBuf },
 }
 
 /// Buffered stdout whose unwritten rest is dropped, not written, when the
@@ -81,22 +90,23 @@ pub fn clean_up_on_signals() {
 }
 
 impl Output {
-    /// Opens `-` as stdout, anything else as a temporary file beside the target.
+    /// Opens `-` as stdout, a regular file (or a new one) as a temporary file
+    /// beside it, anything else (a device, a FIFO) for writing.
     pub fn create(path: &Path) -> Result<Output> {
         if path.as_os_str() == "-" {
             return Ok(Output::Stdout(StdoutBuf(BufWriter::with_capacity(1 << 16, io::stdout()))));
         }
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
+        let (real, existing) = match target::resolve(path)? {
+            target::Target::Stream(real) => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&real)
+                    .map_err(|e| Error::input(format!("{}: cannot write: {e}", path.display())))?;
+                return Ok(Output::Stream { file: BufWriter::with_capacity(1 << 16, file), target: path.to_path_buf() });
+            }
+            target::Target::Replace { path, existing } => (path, existing),
         };
-        if !dir.is_dir() {
-            return Err(Error::input(format!(
-                "{}: directory {} does not exist",
-                path.display(),
-                dir.display()
-            )));
-        }
+        let dir = target::directory_of(&real);
         let mut builder = tempfile::Builder::new();
         builder.prefix(".ntc-").suffix(".tmp");
         #[cfg(unix)]
@@ -105,11 +115,11 @@ impl Output {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        let tmp = builder
-            .tempfile_in(&dir)
-            .map_err(|e| Error::input(format!("{}: cannot create a file in {}: {e}", path.display(), dir.display())))?;
+        let cannot_create = |e: io::Error| Error::input(format!("{}: cannot create a file in {}: {e}", path.display(), dir.display()));
+        let tmp = builder.tempfile_in(&dir).map_err(cannot_create)?;
         let entry = Pending::new(tmp.path());
-        Ok(Output::File { tmp: BufWriter::with_capacity(1 << 16, tmp), target: path.to_path_buf(), _pending: entry })
+        target::keep_mode_and_owner(tmp.as_file(), existing.as_ref()).map_err(cannot_create)?;
+        Ok(Output::File { tmp: BufWriter::with_capacity(1 << 16, tmp), target: real, _pending: entry })
     }
 
     /// Flushes and, for a file, renames it into place.
@@ -126,6 +136,9 @@ impl Output {
                 persisted.map_err(|e| Error::input(format!("{}: cannot write: {}", display_path(&target), e.error)))?;
                 Ok(())
             }
+            Output::Stream { mut file, target } => {
+                file.flush().map_err(|e| Error::from(located(e, &target.display().to_string())))
+            }
         }
     }
 }
@@ -135,18 +148,21 @@ impl Write for Output {
         match self {
             Output::Stdout(w) => w.0.write(buf).map_err(|e| located(e, "stdout")),
             Output::File { tmp, target, .. } => tmp.write(buf).map_err(|e| located(e, &target.display().to_string())),
+            Output::Stream { file, target } => file.write(buf).map_err(|e| located(e, &target.display().to_string())),
         }
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Output::Stdout(w) => w.0.write_all(buf).map_err(|e| located(e, "stdout")),
             Output::File { tmp, target, .. } => tmp.write_all(buf).map_err(|e| located(e, &target.display().to_string())),
+            Output::Stream { file, target } => file.write_all(buf).map_err(|e| located(e, &target.display().to_string())),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::Stdout(w) => w.0.flush().map_err(|e| located(e, "stdout")),
             Output::File { tmp, target, .. } => tmp.flush().map_err(|e| located(e, &target.display().to_string())),
+            Output::Stream { file, target } => file.flush().map_err(|e| located(e, &target.display().to_string())),
         }
     }
 }
@@ -154,16 +170,6 @@ impl Write for Output {
 /// The same error (its kind kept: a closed pipe stays recognisable), saying what was being written.
 fn located(e: io::Error, what: &str) -> io::Error {
     io::Error::new(e.kind(), format!("writing to {what}: {e}"))
-}
-
-/// Writes `bytes` to `path` atomically.
-pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if path.as_os_str() == "-" {
-        return Err(Error::input("this output cannot go to stdout; name a file"));
-    }
-    let mut out = Output::create(path)?;
-    out.write_all(bytes)?;
-    out.commit()
 }
 
 /// A failed write to stdout, said as such (`ntc: writing to stdout: No space left on device`).
