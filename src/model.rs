@@ -143,6 +143,7 @@ impl Model {
         if pf.features.len() != self.preprocessor.numeric_inputs().len() || pf.class_mix.len() != k || pf.features.iter().any(|f| f.shares.len() != f.edges.len() + 2) {
             return Err("training profile does not match the features and classes".into());
         }
+        self.check_values()?;
         let n_sv = self.svm.n_support_vectors();
         let starts = &self.svm.sv_class_start;
         if starts.len() != k + 1 || starts[0] != 0 || starts[k] as usize != n_sv || starts.windows(2).any(|w| w[0] > w[1]) {
@@ -155,6 +156,62 @@ impl Model {
             }
             if pm.sv.iter().any(|&i| !(in_class(i, pm.a) || in_class(i, pm.b))) {
                 return Err("a support vector index is out of range".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Every number in range and every name distinct: a model with a NaN
+    /// gamma or an infinite drift edge (checksum intact, so made on purpose
+    /// or by a broken tool) would predict nonsense or stall the report.
+    fn check_values(&self) -> std::result::Result<(), String> {
+        let finite = |v: &f64| v.is_finite();
+        let positive = |v: &f64| v.is_finite() && *v > 0.0;
+        let svm = &self.svm;
+        if !positive(&svm.gamma) || !positive(&svm.c) || !svm.class_c.iter().all(positive) {
+            return Err(format!("C and gamma must be positive numbers (C {}, gamma {})", svm.c, svm.gamma));
+        }
+        if !svm.support_vectors.iter().all(finite) {
+            return Err("a support vector holds a value that is not a finite number".into());
+        }
+        for pm in &svm.pairs {
+            let platt_ok = pm.platt.is_none_or(|(a, b)| a.is_finite() && b.is_finite());
+            if !(pm.rho.is_finite() && platt_ok && pm.coef.iter().all(finite)) {
+                return Err("a class pair's coefficients, offset or probability sigmoid are not finite numbers".into());
+            }
+        }
+        let num = &self.preprocessor.numeric;
+        for (j, name) in num.features.iter().enumerate() {
+            let imp = &num.imputation[j];
+            if !(finite(&num.mean[j]) && positive(&num.scale[j]) && [imp.median, imp.min, imp.max].iter().all(finite)) {
+                return Err(format!("feature '{name}': its scaling or imputation values are not finite numbers"));
+            }
+        }
+        let pf = &self.training.profile;
+        for f in &pf.features {
+            let ascending = f.edges.windows(2).all(|w| w[0] < w[1]);
+            let shares_ok = f.shares.iter().all(|s| (0.0..=1.0 + 1e-9).contains(s));
+            let range_ok = [f.min, f.max].iter().all(|v| v.is_finite() || v.is_nan());
+            if !(f.edges.iter().all(finite) && ascending && shares_ok && range_ok) {
+                return Err(format!("the training profile of '{}' is malformed", f.name));
+            }
+        }
+        if !pf.class_mix.iter().all(|s| (0.0..=1.0 + 1e-9).contains(s)) {
+            return Err("the training class mix is malformed".into());
+        }
+        let mut names: Vec<&String> = self.classes.iter().collect();
+        names.sort();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("class '{}' appears twice", w[0]));
+        }
+        if names.iter().any(|n| n.is_empty()) {
+            return Err("a class has no name".into());
+        }
+        for f in &self.preprocessor.categorical {
+            let mut v: Vec<&String> = f.vocabulary.iter().collect();
+            v.sort();
+            if v.windows(2).any(|w| w[0] == w[1]) {
+                return Err(format!("categorical feature '{}' lists a value twice", f.source.name()));
             }
         }
         Ok(())
@@ -245,6 +302,35 @@ mod tests {
             let err = Model::from_bytes(&bytes[..cut], "m.cbor").unwrap_err().to_string();
             assert!(err.starts_with("m.cbor: "), "{err}");
         }
+    }
+
+    #[test]
+    fn values_out_of_range_are_refused_on_load() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut Model)>)> = vec![
+            ("NaN gamma", Box::new(|m| m.svm.gamma = f64::NAN)),
+            ("negative gamma", Box::new(|m| m.svm.gamma = -1.0)),
+            ("infinite gamma", Box::new(|m| m.svm.gamma = f64::INFINITY)),
+            ("NaN scale", Box::new(|m| m.preprocessor.numeric.scale[0] = f64::NAN)),
+            ("NaN rho", Box::new(|m| m.svm.pairs[0].rho = f64::NAN)),
+            ("NaN Platt", Box::new(|m| m.svm.pairs[0].platt = Some((f64::NAN, 0.0)))),
+            ("infinite edge", Box::new(|m| m.training.profile.features[0].edges = vec![0.0, f64::INFINITY])),
+            ("unsorted edges", Box::new(|m| m.training.profile.features[0].edges = vec![1.0, 0.0])),
+            ("duplicate class", Box::new(|m| m.classes[1] = m.classes[0].clone())),
+        ];
+        for (what, spoil) in cases {
+            let mut m = tiny_model();
+            spoil(&mut m);
+            // Keep the shapes consistent where the spoiling changed a length.
+            let f = &mut m.training.profile.features[0];
+            f.shares = vec![1.0 / (f.edges.len() + 2) as f64; f.edges.len() + 2];
+            let err = Model::from_bytes(&m.to_bytes().unwrap(), "m.cbor").unwrap_err().to_string();
+            assert!(err.starts_with("m.cbor: inconsistent ntc model: "), "{what}: {err}");
+        }
+        // Huge but finite profile values are a legitimate model.
+        let mut m = tiny_model();
+        m.training.profile.features[0].edges = vec![-1e308, 1e308];
+        m.training.profile.features[0].shares = vec![0.25; 4];
+        Model::from_bytes(&m.to_bytes().unwrap(), "m.cbor").unwrap();
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::svm::Predictor;
 /// Which input columns `predict` copies to its output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Keep {
-    /// Every input column, byte for byte.
+    /// Every input column, byte for byte (except earlier `predicted`, `confidence` and `p_*` columns, replaced).
     All,
     /// `Flow.ID` (or the first column when there is none).
     Id,
@@ -51,7 +51,8 @@ pub fn feature_rows(enc: &Encoder, plan: &ColumnPlan, batch: &Batch) -> Vec<f64>
 
 /// Classifies every row of `reader` and writes CSV to `out`, one output row
 /// per accepted input row, in input order. Records the reader set aside
-/// (`--on-error skip`) go to `rejects`. Returns the number of rows predicted.
+/// (`--on-error skip`) go to `rejects`. Returns the number of rows predicted
+/// (0 for a file with a header and no rows, which gets the output's header).
 pub fn predict_csv<W: Write>(
     model: &Model,
     reader: &mut FlowReader,
@@ -67,8 +68,14 @@ pub fn predict_csv<W: Write>(
     let plan = model_plan(model, reader, None)?;
     let encoder = model.preprocessor.encoder();
     let predictor = Predictor::new(&model.svm);
+    let mut added: Vec<String> = vec!["predicted".into()];
+    if proba {
+        added.push("confidence".into());
+        added.extend(model.classes.iter().map(|c| format!("p_{c}")));
+    }
     let kept: Vec<usize> = match keep {
-        Keep::All => (0..reader.headers().len()).collect(),
+        // Columns of an earlier prediction (`predict` on its own output) are replaced, not repeated.
+        Keep::All => (0..reader.headers().len()).filter(|&i| !added.contains(&reader.headers()[i])).collect(),
         Keep::Id => vec![reader.column_index(ID_COLUMN).unwrap_or(0)],
         Keep::None => vec![],
     };
@@ -80,11 +87,7 @@ pub fn predict_csv<W: Write>(
             first.drain(..3);
         }
     }
-    header.push(b"predicted".to_vec());
-    if proba {
-        header.push(b"confidence".to_vec());
-        header.extend(model.classes.iter().map(|c| format!("p_{c}").into_bytes()));
-    }
+    header.extend(added.iter().map(|c| c.as_bytes().to_vec()));
     w.write_record(&header).map_err(csv_write_err)?;
     let mut rows = 0u64;
     let mut record = csv::ByteRecord::new();
@@ -118,9 +121,7 @@ pub fn predict_csv<W: Write>(
         progress.inc(batch.records_read() as u64);
         Ok(())
     })?;
-    if rows == 0 && rejects.is_none_or(|r| r.count() == 0) {
-        return Err(Error::input(format!("{}: no data rows (header only)", reader.name())));
-    }
+    // A header and no rows (a quiet hour of traffic) is an empty result: the header alone.
     w.flush()?;
     Ok(rows)
 }

@@ -76,6 +76,9 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     if !(quiet || a.output.as_os_str() == "-") {
         eprintln!("report written to {}", a.output.display());
     }
+    if let Some(d) = r.drift.as_ref().filter(|d| a.fail_on_drift && !d.judged) {
+        ntc::progress::note(quiet, format!("note: drift not judged: {} rows, at least {} are needed", d.rows, d.min_rows));
+    }
     match &r.drift {
         Some(d) if a.fail_on_drift && d.drifted => Err(ntc::Error::Drift(format!(
             "drift: {} of {} features shifted (PSI > {}), predicted class mix PSI {:.3}; report {}",

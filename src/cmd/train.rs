@@ -96,6 +96,19 @@ pub struct Args {
     pub sample_out: Option<PathBuf>,
 }
 
+/// Training reads its input more than once (labels first, then the sampled
+/// rows), so a pipe (`-`, `/dev/stdin`, `<(...)`) cannot be its input.
+fn refuse_a_stream(csv: &Path) -> ntc::Result<()> {
+    let is_stream = csv.as_os_str() == "-" || std::fs::metadata(csv).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    if is_stream {
+        let name = if csv.as_os_str() == "-" { "<stdin>".to_string() } else { csv.display().to_string() };
+        return Err(ntc::Error::input(format!(
+            "{name}: training reads its input twice and needs a regular file, not a pipe: save the flows to a file first"
+        )));
+    }
+    Ok(())
+}
+
 /// `--c`: a positive, finite number (`inf`, `nan`, `0` and `1e400` are refused before any work).
 fn positive_number(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -127,6 +140,7 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     let mut files = vec![Named::input("the input", &a.csv), Named::output("--model", &a.model)];
     files.extend(a.sample_out.as_deref().map(|p| Named::output("--sample-out", p)));
     ntc::io::refuse_same_file(&files)?;
+    refuse_a_stream(&a.csv)?;
     if a.model.as_os_str() == "-" {
         return Err(ntc::Error::input("--model cannot go to stdout; name a file"));
     }

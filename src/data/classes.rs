@@ -56,35 +56,53 @@ impl ClassMap {
         ClassMap { kind: "apps".into(), table: BTreeMap::new(), default: None }
     }
 
-    /// Reads a `name,class` CSV (a header line is optional). A row `*,Class`
-    /// sets the class of every label not listed; without it an unlisted label
-    /// is an error.
+    /// Reads a `name,class` CSV (a header line is optional; `#` starts a
+    /// comment line; fields may be quoted). A row `*,Class` sets the class of
+    /// every label not listed; without it an unlisted label is an error. A
+    /// row with another number of fields, or a name mapped twice to
+    /// different classes, is an error naming its line.
     pub fn from_mapping_file(path: &Path) -> Result<Self> {
         let name = display_path(path);
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::input(format!("{name}: cannot read class mapping: {e}")))?;
+        let cannot = |e: &dyn std::fmt::Display| Error::input(format!("{name}: cannot read class mapping: {e}"));
+        let file = std::fs::File::open(path).map_err(|e| cannot(&e))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .comment(Some(b'#'))
+            .trim(csv::Trim::All)
+            .from_reader(file);
         let mut table = BTreeMap::new();
-        let mut default = None;
-        for (i, line) in text.lines().enumerate() {
-            let line_no = i as u64 + 1;
-            let line = line.trim().trim_start_matches('\u{feff}');
-            if line.is_empty() || line.starts_with('#') {
+        let mut default: Option<(String, u64)> = None;
+        let mut first = true;
+        for record in reader.records() {
+            let record = record.map_err(|e| match e.position() {
+                Some(pos) => Error::at(&name, pos.line(), None, "not a `name,class` CSV row (not UTF-8 text?)"),
+                None => cannot(&e),
+            })?;
+            let line_no = record.position().map_or(0, |p| p.line());
+            if record.iter().all(str::is_empty) {
                 continue;
             }
-            let mut parts = line.splitn(2, ',');
-            let (app, class) = match (parts.next(), parts.next()) {
-                (Some(a), Some(c)) if !a.trim().is_empty() && !c.trim().is_empty() => {
-                    (a.trim().trim_matches('"'), c.trim().trim_matches('"'))
-                }
-                _ => {
-                    return Err(Error::at(&name, line_no, None, "expected `name,class`"));
+            let (app, class) = match (record.len(), record.get(0), record.get(1)) {
+                (2, Some(a), Some(c)) if !a.is_empty() && !c.is_empty() => (a, c),
+                (n, ..) => {
+                    return Err(Error::at(&name, line_no, None, format!("expected `name,class`, found {n} field{}", if n == 1 { "" } else { "s" })));
                 }
             };
-            if i == 0 && app.eq_ignore_ascii_case("name") && class.eq_ignore_ascii_case("class") {
+            let is_header = std::mem::take(&mut first) && app.eq_ignore_ascii_case("name") && class.eq_ignore_ascii_case("class");
+            if is_header {
                 continue;
             }
             if app == "*" {
-                default = Some(class.to_string());
+                if let Some((prev, prev_line)) = default.as_ref().filter(|(prev, _)| prev != class) {
+                    return Err(Error::at(
+                        &name,
+                        line_no,
+                        None,
+                        format!("a second `*` row ('{class}'; line {prev_line} says '{prev}')"),
+                    ));
+                }
+                default = Some((class.to_string(), line_no));
             } else if let Some(prev) = table.insert(app.to_uppercase(), class.to_string()) {
                 if prev != class {
                     return Err(Error::at(
@@ -99,7 +117,7 @@ impl ClassMap {
         if table.is_empty() && default.is_none() {
             return Err(Error::input(format!("{name}: class mapping is empty")));
         }
-        Ok(ClassMap { kind: "mapping".into(), table, default })
+        Ok(ClassMap { kind: "mapping".into(), table, default: default.map(|d| d.0) })
     }
 
     /// Parses the `--classes` flag: `categories`, `apps` or a path.
@@ -136,6 +154,28 @@ mod tests {
         assert_eq!(m.class_of("SSL").unwrap(), "Secure");
         assert_eq!(m.class_of("DNS").unwrap(), "DNS");
         assert_eq!(m.class_of("SKYPE").unwrap(), "Other");
+    }
+
+    fn mapping(text: impl AsRef<[u8]>) -> Result<ClassMap> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("map.csv");
+        std::fs::write(&p, text).unwrap();
+        ClassMap::from_mapping_file(&p)
+    }
+
+    #[test]
+    fn a_mapping_file_is_read_as_csv() {
+        let m = mapping("\u{feff}name,class\n# comment\n\"GOOGLE\",\"Search, web\"\n youtube , Video \n\n*,Rest\n").unwrap();
+        assert_eq!(m.class_of("GOOGLE").unwrap(), "Search, web");
+        assert_eq!(m.class_of("YOUTUBE").unwrap(), "Video");
+        assert_eq!(m.class_of("SKYPE").unwrap(), "Rest");
+        let err = mapping("GOOGLE,Search\nYOUTUBE,Search,extra\n").unwrap_err().to_string();
+        assert!(err.ends_with("map.csv:2: expected `name,class`, found 3 fields"), "{err}");
+        let err = mapping("*,Rest\nGOOGLE,Search\n*,Other\n").unwrap_err().to_string();
+        assert!(err.contains("map.csv:3: a second `*` row ('Other'; line 1 says 'Rest')"), "{err}");
+        mapping("*,Rest\n*,Rest\n").unwrap();
+        let err = mapping(b"GOOGLE,Search\nYOUTUBE,\xff\n").unwrap_err().to_string();
+        assert!(err.contains("map.csv:2: "), "{err}");
     }
 
     #[test]

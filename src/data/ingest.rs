@@ -55,6 +55,8 @@ pub struct Labels {
     pub chunk_rows: usize,
     /// The file is gzip: `chunk_starts` are offsets in its decompressed text.
     pub gzip: bool,
+    /// The file has blank lines, which Polars would read as rows: pass 2 reads it line by line.
+    pub blank_lines: bool,
     /// `--group-by`: each row's group, as an index into the distinct values
     /// of the group column (the values themselves are not kept: they may be addresses).
     pub group: Option<Vec<u32>>,
@@ -151,6 +153,7 @@ fn read_labels_in_chunks(path: &Path, opts: &FirstPass, chunk_rows: usize) -> Re
     labels.chunk_starts.push(r.bytes_read());
     labels.header = r.header_bytes();
     labels.gzip = r.is_gzip();
+    labels.blank_lines = r.blank_lines() > 0;
     labels.group = group_idx.map(|_| group);
     labels.duplicate_rows = seen.map(|_| duplicates);
     let digest = hash.finish();
@@ -190,7 +193,7 @@ pub fn read_rows(
     rows: Option<&[usize]>,
     labels: &Labels,
 ) -> Result<LabelledRows> {
-    if labels.gzip {
+    if labels.gzip || labels.blank_lines {
         return read_rows_streaming(path, numeric, text, label, rows, labels);
     }
     let d = numeric.len();

@@ -121,6 +121,12 @@ pub struct FlowReader {
     skip: bool,
     /// The input is gzip, decompressed on the fly.
     gzip: bool,
+    /// Line ends before byte `counted_to` of the input: records are numbered
+    /// by physical line, blank lines (which the csv crate skips) included.
+    newlines: u64,
+    counted_to: u64,
+    /// Blank lines skipped so far.
+    blank_lines: u64,
 }
 
 /// Bytes read from the input, from offset `start` on: lets a rejected record be copied out verbatim.
@@ -247,7 +253,7 @@ impl FlowReader {
                 return Err(Error::at(&name, 1, Some(h), "duplicate column name in header"));
             }
         }
-        Ok(FlowReader { name, rdr, headers, raw_headers, record: csv::ByteRecord::new(), tape, skip: on_error == OnError::Skip, gzip })
+        Ok(FlowReader { name, rdr, headers, raw_headers, record: csv::ByteRecord::new(), tape, skip: on_error == OnError::Skip, gzip, newlines: 0, counted_to: 0, blank_lines: 0 })
     }
 
     pub fn name(&self) -> &str {
@@ -340,9 +346,11 @@ impl FlowReader {
             if !self.read_record()? {
                 break;
             }
-            let pos = self.record.position();
-            let line = pos.map(|p| p.line()).unwrap_or(0);
-            let start = pos.map(|p| p.byte()).unwrap_or(0);
+            let (start, blank) = self.record_start();
+            self.blank_lines += blank;
+            self.count_lines_to(start);
+            let line = self.newlines + 1;
+            self.count_lines_to(self.rdr.position().byte());
             let n_features = batch.features.len();
             let parsed = match self.open_quote(start) {
                 Some(col) => Err(RecordError {
@@ -456,6 +464,40 @@ impl FlowReader {
         f(&tape.bytes[from..to])
     }
 
+    /// The first byte of the record just read, after the blank lines before
+    /// it, and how many blank lines those were.
+    fn record_start(&self) -> (u64, u64) {
+        let after_last = self.record.position().map_or(0, |p| p.byte());
+        let (bytes, lines) = self.with_raw(after_last, |raw| {
+            let (mut i, mut lines) = (0, 0);
+            loop {
+                match raw[i..] {
+                    [b'\n', ..] => i += 1,
+                    [b'\r', b'\n', ..] => i += 2,
+                    _ => return (i, lines),
+                }
+                lines += 1;
+            }
+        });
+        (after_last + bytes as u64, lines)
+    }
+
+    /// Blank lines skipped so far (the csv crate skips them; Polars would read them as rows of nulls).
+    pub fn blank_lines(&self) -> u64 {
+        self.blank_lines
+    }
+
+    /// Counts the line ends of the input up to byte `to`. Called before the
+    /// tape is trimmed past them, so they are still on it.
+    fn count_lines_to(&mut self, to: u64) {
+        let tape = self.tape.lock().unwrap();
+        let from = (self.counted_to.saturating_sub(tape.start) as usize).min(tape.bytes.len());
+        let upto = (to.saturating_sub(tape.start) as usize).clamp(from, tape.bytes.len());
+        self.newlines += tape.bytes[from..upto].iter().filter(|&&b| b == b'\n').count() as u64;
+        drop(tape);
+        self.counted_to = self.counted_to.max(to);
+    }
+
     /// Drops the tape's bytes before the current position once enough gathered.
     fn trim_tape(&self) {
         let end = self.rdr.position().byte();
@@ -507,6 +549,8 @@ impl FlowReader {
                     if self.record.len() == 1 && self.record[0].is_empty() {
                         let start = self.record.position().map_or(0, |p| p.byte());
                         if self.with_raw(start, |raw| raw == b"\r\n" || raw == b"\r") {
+                            self.count_lines_to(self.rdr.position().byte());
+                            self.blank_lines += 1;
                             self.trim_tape();
                             continue;
                         }

@@ -80,6 +80,9 @@ pub struct NumericFeatures {
     pub scale: Vec<f64>,
 }
 
+/// Above this magnitude a column's sums of squares could overflow.
+const HUGE: f64 = 1e150;
+
 impl NumericFeatures {
     /// Learns the transform from training rows (`x` has one column per
     /// candidate name) and returns it with the transformed matrix.
@@ -129,17 +132,42 @@ impl NumericFeatures {
                 *dst = transform.apply(imp.apply(v));
             }
         }
+        // A column of values near f64::MAX (1e308) would overflow the sums of
+        // its mean and variance: it is fitted divided by its largest magnitude.
+        let units: Vec<f64> = m
+            .axis_iter(Axis(1))
+            .map(|col| {
+                let largest = col.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                if largest > HUGE { largest } else { 1.0 }
+            })
+            .collect();
+        for (mut col, &u) in m.axis_iter_mut(Axis(1)).zip(&units) {
+            if u != 1.0 {
+                col.mapv_inplace(|v| v / u);
+            }
+        }
         let scaler = LinearScaler::standard()
             .fit(&DatasetBase::from(m.view()))
             .map_err(|e| anyhow::anyhow!("scaler: {e}"))?;
-        let pre = NumericFeatures {
+        let in_units = NumericFeatures {
             features: keep.iter().map(|&j| names[j].clone()).collect(),
             imputation,
             transform,
             mean: scaler.offsets().to_vec(),
             scale: scaler.scales().to_vec(),
         };
-        pre.scale_in_place(&mut m);
+        in_units.scale_in_place(&mut m);
+        let pre = NumericFeatures {
+            mean: in_units.mean.iter().zip(&units).map(|(mu, u)| mu * u).collect(),
+            scale: in_units.scale.iter().zip(&units).map(|(s, u)| s / u).collect(),
+            ..in_units
+        };
+        if let Some(j) = (0..pre.features.len()).find(|&j| !(pre.mean[j].is_finite() && pre.scale[j].is_finite() && pre.scale[j] > 0.0)) {
+            return Err(Error::input(format!(
+                "column '{}': its values cannot be scaled (mean {}, spread 1/{}); drop it with --drop",
+                pre.features[j], pre.mean[j], pre.scale[j]
+            )));
+        }
         Ok((pre, m, FitSummary { constant, imputed_cells }))
     }
 
@@ -150,7 +178,14 @@ impl NumericFeatures {
     /// The transformed value of raw value `v` of feature `j`.
     #[inline]
     pub fn apply(&self, j: usize, v: f64) -> f64 {
-        (self.transform.apply(self.imputation[j].apply(v)) - self.mean[j]) * self.scale[j]
+        let t = self.transform.apply(self.imputation[j].apply(v));
+        let centred = t - self.mean[j];
+        if centred.is_finite() {
+            centred * self.scale[j]
+        } else {
+            // Values of opposite sign near f64::MAX: their difference overflows, the scaled terms do not.
+            t * self.scale[j] - self.mean[j] * self.scale[j]
+        }
     }
 
     /// Transforms raw rows (row-major, one value per feature) in place.
@@ -183,7 +218,8 @@ pub fn median_sorted(v: &[f64]) -> f64 {
     if n % 2 == 1 {
         v[n / 2]
     } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
+        // Halved first: two values near f64::MAX must not overflow (halving is exact, the result the same).
+        v[n / 2 - 1] / 2.0 + v[n / 2] / 2.0
     }
 }
 
@@ -220,6 +256,24 @@ mod tests {
         let mut row = vec![2.0, f64::INFINITY];
         pre.transform_rows(&mut row);
         assert!((row[0] - m[[1, 0]]).abs() < 1e-12 && (row[1] - m[[1, 1]]).abs() < 1e-12);
+    }
+
+    #[test]
+    fn values_near_the_largest_float_scale_without_overflow() {
+        let x = array![[1e308], [-1e308], [1.7e308], [0.0], [-1.7e308]];
+        let names = vec!["huge".to_string()];
+        let (pre, m, _) = NumericFeatures::fit(x.view(), &names, Transform::None).unwrap();
+        assert!(pre.mean[0].is_finite() && pre.scale[0].is_finite() && pre.scale[0] > 0.0, "{:?} {:?}", pre.mean, pre.scale);
+        let col: Vec<f64> = m.column(0).to_vec();
+        assert!(col.iter().all(|v| v.is_finite()), "{col:?}");
+        let mu = col.iter().sum::<f64>() / 5.0;
+        let var = col.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / 5.0;
+        assert!(mu.abs() < 1e-9 && (var - 1.0).abs() < 1e-9, "{mu} {var}");
+        // Predict-time values agree with the fitted matrix, and distinct values stay distinct.
+        for (i, raw) in [1e308, -1e308, 1.7e308, 0.0, -1.7e308].into_iter().enumerate() {
+            assert!((pre.apply(0, raw) - col[i]).abs() < 1e-9, "{raw}");
+        }
+        assert!(pre.apply(0, f64::MAX).is_finite() && pre.apply(0, -f64::MAX).is_finite());
     }
 
     #[test]

@@ -115,7 +115,8 @@ fn summary(s: &mut String, r: &Report) {
         card("accuracy on this file", format!("{:.4}", e.metrics.accuracy));
     }
     if let Some(dr) = &r.drift {
-        card("drift", if dr.drifted { "DRIFT".to_string() } else { "none".to_string() });
+        let verdict = if !dr.judged { "too few rows" } else if dr.drifted { "DRIFT" } else { "none" };
+        card("drift", verdict.to_string());
     }
     writeln!(s, "</div>").unwrap();
 }
@@ -423,7 +424,14 @@ fn evaluation(s: &mut String, e: &Evaluation) -> Result<()> {
 fn drift(s: &mut String, d: &DriftSection) -> Result<()> {
     writeln!(s, "<h2 id=\"drift\">Drift against the training data</h2>").unwrap();
     let cm = &d.class_mix;
-    if d.drifted {
+    if !d.judged {
+        writeln!(
+            s,
+            "<p class=\"fine\"><b>Not judged.</b> {} rows are too few to tell a shift from chance (at least {} are needed): nothing is flagged. The figures below are shown as measured.</p>",
+            d.rows, d.min_rows
+        )
+        .unwrap();
+    } else if d.drifted {
         writeln!(
             s,
             "<p class=\"alert\"><b>Drift.</b> {} of {} features have a population stability index (PSI) above {}{}. The traffic has changed since the model was trained: check the features below and consider retraining.</p>",

@@ -18,7 +18,9 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
     if !d.identifier_columns_not_profiled.is_empty() {
         writeln!(s, "- identifier columns present, not profiled (privacy): {}", d.identifier_columns_not_profiled.join(", ")).unwrap();
     }
-    if let Some(dr) = &r.drift {
+    if let Some(dr) = r.drift.as_ref().filter(|d| !d.judged) {
+        writeln!(s, "- drift: not judged ({} rows; at least {} are needed to tell a shift from chance)", dr.rows, dr.min_rows).unwrap();
+    } else if let Some(dr) = &r.drift {
         writeln!(
             s,
             "- drift: {} ({} of {} features with PSI above {}; predicted class mix PSI {:.3})",

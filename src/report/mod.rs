@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::data::classes::ClassMap;
 use crate::data::reader::FlowReader;
 use crate::data::schema;
-use crate::drift::{ClassMixDrift, FeatureDrift, PSI_ALERT};
-use crate::error::{Error, Result};
+use crate::drift::{ClassMixDrift, FeatureDrift, MIN_DRIFT_ROWS, PSI_ALERT};
+use crate::error::Result;
 use crate::features::Transform;
 use crate::metrics::{Confusion, Metrics};
 use crate::model::Model;
@@ -147,6 +147,11 @@ pub struct Evaluation {
 #[derive(Debug, Serialize)]
 pub struct DriftSection {
     pub psi_threshold: f64,
+    /// Rows compared with the training data, and whether they were enough to
+    /// judge drift ([`MIN_DRIFT_ROWS`]): when not, nothing is flagged.
+    pub rows: u64,
+    pub min_rows: u64,
+    pub judged: bool,
     /// Features by PSI, largest first.
     pub features: Vec<FeatureDrift>,
     pub class_mix: ClassMixDrift,
@@ -176,22 +181,35 @@ pub fn build(reader: &mut FlowReader, file_name: &str, model: Option<&Model>, o:
         &progress,
     )?;
     drop(progress);
-    if p.rows == 0 {
-        return Err(Error::input(format!("{}: no data rows (header only)", reader.name())));
-    }
     let data = data_section(&p);
     let (evaluation, drift) = match model {
         Some(m) => {
             let (evaluation, predicted) = score_sample(m, &p);
-            let features = {
+            let mut features = {
                 let mut f = p.drift.as_ref().expect("a model gives drift counts").finish(&m.training.profile);
                 f.sort_by(|a, b| b.psi.total_cmp(&a.psi).then(a.feature.cmp(&b.feature)));
                 f
             };
-            let class_mix = ClassMixDrift::new(&m.classes, &m.training.profile.class_mix, &predicted);
+            let mut class_mix = ClassMixDrift::new(&m.classes, &m.training.profile.class_mix, &predicted);
+            let judged = p.rows >= MIN_DRIFT_ROWS;
+            if !judged {
+                // A quiet hour is not an alert: too few rows to tell a shift from chance.
+                features.iter_mut().for_each(|f| f.shifted = false);
+                class_mix.shifted = false;
+            }
             let shifted_features = features.iter().filter(|f| f.shifted).count();
             let drifted = shifted_features > 0 || class_mix.shifted;
-            (evaluation, Some(DriftSection { psi_threshold: PSI_ALERT, features, class_mix, shifted_features, drifted }))
+            let drift = DriftSection {
+                psi_threshold: PSI_ALERT,
+                rows: p.rows,
+                min_rows: MIN_DRIFT_ROWS,
+                judged,
+                features,
+                class_mix,
+                shifted_features,
+                drifted,
+            };
+            (evaluation, Some(drift))
         }
         None => (None, None),
     };
