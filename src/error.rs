@@ -48,6 +48,19 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// `s` fit for a one-line message: control characters (a newline, a NUL) escaped, at most `max` characters.
+pub fn printable(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in s.chars().take(max) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Displayable name for a path given on the command line (`-` is stdin).
 pub fn display_path(p: &Path) -> String {
     if p.as_os_str() == "-" {

@@ -3,6 +3,7 @@
 //! The library does all the work; `src/main.rs` and `src/cmd/` only parse
 //! arguments, call into it and print.
 
+pub mod budget;
 pub mod data;
 pub mod drift;
 pub mod error;

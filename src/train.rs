@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::budget::{self, FitShape, MaxRows};
 use crate::data::classes::ClassMap;
 use crate::data::ingest::{self, FirstPass, LabelledRows, Labels};
 use crate::data::reader::FlowReader;
@@ -18,9 +19,6 @@ use crate::model::{Model, TrainingInfo};
 use crate::progress::{note, Progress};
 use crate::svm::{Gamma, SvcParams, SvmModel};
 use crate::tune::{self, Oversample, TuneData, TuneSpec, Tuned};
-
-/// Above this many training rows, say that `--max-rows` exists.
-const LARGE_TRAINING: usize = 100_000;
 
 /// The port columns of the Unicauca schema, the default of `--server-port`.
 pub const PORT_COLUMNS: (&str, &str) = ("Source.Port", "Destination.Port");
@@ -71,7 +69,9 @@ pub struct TrainRequest {
     pub oversample: Oversample,
     /// Choose C, gamma, transform and class weighting by cross-validation first.
     pub tune: Option<TuneRequest>,
-    pub max_rows: Option<usize>,
+    pub max_rows: MaxRows,
+    /// `--memory`, MiB: the rows and the kernel cache stay inside it.
+    pub memory_mb: usize,
     /// Also write the sampled training rows (features and label, no identifiers) as CSV.
     pub sample_out: Option<PathBuf>,
     pub quiet: bool,
@@ -98,9 +98,11 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     let started = Instant::now();
     let name = display_path(&req.csv);
     let mut columns = choose_columns(req, &name)?;
+    refuse_what_cannot_be_held(req, &columns)?;
     let labels = read_labels(req, &name)?;
     let classes = Classes::of(req, &name, &labels.labels)?;
-    let rows = sample_rows(req, &labels.labels, &classes);
+    let shape = fit_shape(req, &columns, labels.labels.len());
+    let rows = sample_rows(req, &labels.labels, &classes, &shape)?;
     let kinds = column_kinds(req, &name, &columns, &labels.labels)?;
     let data = read_features(req, &name, &kinds, rows.as_deref(), &labels.labels)?;
     let y = of_rows(&classes.of_row, rows.as_deref());
@@ -109,6 +111,7 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     note_duplicates(req, &labels.labels);
     let groups = labels.labels.group.as_deref().map(|g| of_rows(g, rows.as_deref()));
     let mut choice = Choice { svc: req.svc.clone(), transform: req.transform, oversample: req.oversample };
+    choice.svc.cache_mb = kernel_cache(req, &shape, y.len());
     let tuned = match &req.tune {
         Some(t) => Some(tune_parameters(req, t, &data.cols, &plan, &y, groups.as_deref(), &classes.names, &mut choice)?),
         None => None,
@@ -240,22 +243,84 @@ impl Classes {
     }
 }
 
-/// `--max-rows`: the rows trained on (None: all of them).
-fn sample_rows(req: &TrainRequest, labels: &Labels, classes: &Classes) -> Option<Vec<usize>> {
-    let rows = match req.max_rows {
-        Some(m) if m < labels.len() => Some(sample::stratified(&classes.of_row, classes.names.len(), m, req.svc.seed)),
-        _ => None,
+/// The fit's shape for the estimates: the file's rows, about one feature per candidate column.
+fn fit_shape(req: &TrainRequest, columns: &ColumnChoice, file_rows: usize) -> FitShape {
+    FitShape {
+        file_rows,
+        features: columns.candidates.len(),
+        probability: req.svc.probability,
+        threads: rayon::current_num_threads(),
+    }
+}
+
+/// `--max-rows all` on a file too large for the budget: refused from the file's
+/// size, in a second, before the file is read (a gzip file is counted first).
+fn refuse_what_cannot_be_held(req: &TrainRequest, columns: &ColumnChoice) -> Result<()> {
+    if req.max_rows != MaxRows::All {
+        return Ok(());
+    }
+    if let Some(rows) = budget::rows_in_file_estimate(&req.csv) {
+        fit_shape(req, columns, rows).check(rows, false, req.memory_mb, "--max-rows all")?;
+    }
+    Ok(())
+}
+
+/// `--max-rows`: the rows trained on (None: all of them). Says what was capped
+/// and what a large fit is expected to cost; refuses one the budget cannot hold.
+fn sample_rows(req: &TrainRequest, labels: &Labels, classes: &Classes, shape: &FitShape) -> Result<Option<Vec<usize>>> {
+    let n = labels.len();
+    let cap = match req.max_rows {
+        MaxRows::Auto => shape.auto_rows(req.memory_mb),
+        MaxRows::All => n,
+        MaxRows::Rows(m) => m.min(n),
     };
-    let n_used = rows.as_ref().map_or(labels.len(), Vec::len);
-    if n_used > LARGE_TRAINING {
+    if req.max_rows != MaxRows::Auto {
+        shape.check(cap, true, req.memory_mb, &flag_text(req.max_rows))?;
+    }
+    let rows = (cap < n).then(|| sample::stratified(&classes.of_row, classes.names.len(), cap, req.svc.seed));
+    let used = rows.as_ref().map_or(n, Vec::len);
+    let e = shape.estimate(used, shape.cache_mb(used, req.svc.cache_mb, req.memory_mb));
+    let cost = format!("a fit estimated at about {} and {} here", budget::duration_text(e.seconds), budget::bytes_text(e.bytes));
+    if req.max_rows == MaxRows::Auto && used < n {
         note(
             req.quiet,
             format!(
-                "note: fitting an RBF SVM on {n_used} rows; its cost grows with the square of the rows (--max-rows caps them)"
+                "note: --max-rows auto: training on {} of {} rows ({cost}); --max-rows N or all to change it",
+                budget::thousands(used),
+                budget::thousands(n)
             ),
         );
+    } else if used != cap {
+        // The class floor: every class keeps some rows, so a tiny cap is exceeded.
+        note(
+            req.quiet,
+            format!(
+                "note: --max-rows {cap}: training on {} rows, since every class keeps at least {} (or all it has)",
+                budget::thousands(used),
+                sample::class_floor(cap, classes.names.len())
+            ),
+        );
+    } else if e.seconds > budget::AUTO_FIT_SECONDS {
+        note(req.quiet, format!("note: fitting on {} rows: {cost}", budget::thousands(used)));
     }
-    rows
+    Ok(rows)
+}
+
+fn flag_text(m: MaxRows) -> String {
+    match m {
+        MaxRows::Auto => "--max-rows auto".into(),
+        MaxRows::All => "--max-rows all".into(),
+        MaxRows::Rows(n) => format!("--max-rows {n}"),
+    }
+}
+
+/// `--cache-mb`, cut to what the `--memory` budget leaves beside the rows (said when cut).
+fn kernel_cache(req: &TrainRequest, shape: &FitShape, rows: usize) -> usize {
+    let mb = shape.cache_mb(rows, req.svc.cache_mb, req.memory_mb);
+    if mb < req.svc.cache_mb && !req.quiet {
+        note(req.quiet, format!("note: kernel cache {mb} MiB (--cache-mb {} does not fit in --memory {} beside the rows)", req.svc.cache_mb, req.memory_mb));
+    }
+    mb
 }
 
 /// Whether each candidate column is read as numbers or as text.
@@ -477,7 +542,11 @@ fn describe(
         rows_used: y.len() as u64,
         rows_per_class: classes.names.iter().enumerate().map(|(i, c)| (c.clone(), in_file[i], used[i])).collect(),
         seed: req.svc.seed,
-        max_rows: req.max_rows.map(|m| m as u64),
+        max_rows: match req.max_rows {
+            MaxRows::Rows(m) => Some(m as u64),
+            MaxRows::Auto => (y.len() < first.labels.len()).then_some(y.len() as u64),
+            MaxRows::All => None,
+        },
         label_column: req.label.clone(),
         c: svc.c,
         gamma_flag: match svc.gamma {

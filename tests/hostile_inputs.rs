@@ -262,3 +262,78 @@ fn an_empty_input_is_an_empty_result_for_predict_and_report() {
             .stderr(predicates::str::contains("quiet_hour.csv: no data rows"));
     }
 }
+
+#[test]
+fn report_and_evaluate_agree_on_rows_that_cannot_be_scored() {
+    let t = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let (h, rows) = test_lines();
+    let dur = h.split(',').position(|c| c == "Flow.Duration").unwrap();
+    let label = h.split(',').position(|c| c == "ProtocolName").unwrap();
+    // Every row has a word where the model needs a number.
+    let bad: Vec<String> = rows.iter().take(20).map(|r| spoil_cell(r, dur, "abc")).collect();
+    let f = write(dir.path(), "all_bad.csv", &format!("{h}\n{}\n", bad.join("\n")));
+    ntc().args(["evaluate", "-m"]).arg(&t.model).arg(&f).assert().code(2);
+    let md = String::from_utf8_lossy(&ntc().args(["report", "-m"]).arg(&t.model).arg(&f).output().unwrap().stdout).into_owned();
+    let on_file = md.split("## Model on this file").nth(1).expect("the section says why nothing was scored");
+    assert!(!on_file.contains("accuracy"), "nothing was scored: {md}");
+    assert!(md.contains("No row could be scored: 20 rows whose model columns hold a cell that is not a number."), "{md}");
+    // Some rows bad, some with labels the model has no class for: both said in every format.
+    let mut mixed: Vec<String> = rows.clone();
+    mixed[0] = spoil_cell(&mixed[0], dur, "abc");
+    mixed[1] = spoil_cell(&mixed[1], label, "");
+    let f = write(dir.path(), "mixed.csv", &format!("{h}\n{}\n", mixed.join("\n")));
+    let md = String::from_utf8_lossy(&ntc().args(["report", "-m"]).arg(&t.model).arg(&f).output().unwrap().stdout).into_owned();
+    assert!(md.contains("Left out of the scores, as ntc evaluate rejects them: 1 rows whose model columns hold a cell that is not a number; 1 rows with an empty label."), "{md}");
+    let html = dir.path().join("r.html");
+    ntc().args(["report", "-q", "-m"]).arg(&t.model).arg("-o").arg(&html).arg(&f).assert().success();
+    assert!(std::fs::read_to_string(&html).unwrap().contains("Left out of the scores"));
+    let j: serde_json::Value =
+        serde_json::from_slice(&ntc().args(["report", "--json", "-m"]).arg(&t.model).arg(&f).output().unwrap().stdout).unwrap();
+    assert_eq!(j["left_out"]["not_numeric"], 1);
+    assert_eq!(j["evaluation"]["rows_scored"], rows.len() as u64 - 2);
+}
+
+#[test]
+fn a_cell_with_a_newline_or_nul_is_shown_escaped_on_one_line() {
+    let t = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let (h, rows) = test_lines();
+    let dur = h.split(',').position(|c| c == "Flow.Duration").unwrap();
+    let bad = spoil_cell(&rows[0], dur, "\"1\n2\u{0}x\"");
+    let f = write(dir.path(), "nl.csv", &format!("{h}\n{bad}\n"));
+    let out = ntc().args(["predict", "-m"]).arg(&t.model).arg(&f).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains(r"'1\n2\u{0}x' is not a number"), "{err}");
+}
+
+#[test]
+fn markdown_names_cannot_break_the_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "names.csv", "ProtocolName,a|b,<script>x</script>\nHTTP,1,2\nDNS,3,4\n");
+    let md = String::from_utf8_lossy(&ntc().args(["report", "--classes", "apps"]).arg(&f).output().unwrap().stdout).into_owned();
+    assert!(md.contains("| a\\|b |") && md.contains("&lt;script&gt;x&lt;/script&gt;") && !md.contains("<script>"), "{md}");
+    assert!(md.contains("grouped into classes (one class per label)"), "{md}");
+    // With a model, --classes would be ignored: refused.
+    let t = trained();
+    ntc().args(["report", "--classes", "apps", "-m"]).arg(&t.model).arg(&t.test).assert().code(2);
+}
+
+#[test]
+fn quiet_may_be_given_twice_and_the_shell_gets_completions_and_a_man_page() {
+    let t = trained();
+    ntc().args(["-q", "evaluate", "-q", "-m"]).arg(&t.model).arg(&t.test).assert().success();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = ntc().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("predict") && text.contains("max-rows"), "{shell}");
+    }
+    let man = String::from_utf8_lossy(&ntc().arg("man").output().unwrap().stdout).into_owned();
+    assert!(man.contains(".TH ntc 1") && man.contains("train"), "{man}");
+    let man = String::from_utf8_lossy(&ntc().args(["man", "train"]).output().unwrap().stdout).into_owned();
+    assert!(man.contains(".TH ntc-train 1") && man.contains("max\\-rows"), "{man}");
+    ntc().args(["man", "nope"]).assert().code(2);
+}

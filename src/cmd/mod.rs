@@ -1,6 +1,8 @@
 //! Command-line definitions, one file per subcommand.
 
+pub mod completions;
 pub mod evaluate;
+pub mod man;
 pub mod predict;
 pub mod report;
 pub mod synth;
@@ -17,7 +19,7 @@ use ntc::data::rejects::RejectsFile;
 #[command(name = "ntc", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// No progress bars or status lines on stderr (errors are still printed).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, overrides_with = "quiet")]
     pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -35,6 +37,10 @@ pub enum Command {
     Report(report::Args),
     /// Write synthetic flows in the Unicauca schema (no download needed).
     Synth(synth::Args),
+    /// Print a shell completion script (`ntc completions bash > /etc/bash_completion.d/ntc`).
+    Completions(completions::Args),
+    /// Print the manual page (`ntc man | man -l -`; `ntc man train` for one subcommand).
+    Man(man::Args),
 }
 
 pub fn run(cli: Cli) -> ntc::Result<()> {
@@ -45,6 +51,8 @@ pub fn run(cli: Cli) -> ntc::Result<()> {
         Command::Evaluate(a) => evaluate::run(a, q),
         Command::Report(a) => report::run(a, q),
         Command::Synth(a) => synth::run(a, q),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
     }
 }
 

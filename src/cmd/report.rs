@@ -28,9 +28,10 @@ pub struct Args {
     /// Label column, when there is no model to name it.
     #[arg(long, default_value = DEFAULT_LABEL)]
     pub label: String,
-    /// How the charts group labels when there is no model: `categories`, `apps` or a `name,class` CSV.
-    #[arg(long, default_value = "categories")]
-    pub classes: String,
+    /// How the charts group labels when there is no model: `categories`, `apps` or a `name,class` CSV
+    /// (a model groups them its own way). [default: categories]
+    #[arg(long, conflicts_with = "model")]
+    pub classes: Option<String>,
     /// Rows the model classifies for the evaluation and the predicted class mix: a seeded uniform sample (all rows when the file has no more).
     #[arg(long, default_value_t = 100_000)]
     pub score_rows: usize,
@@ -53,7 +54,7 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     let model = a.model.as_deref().map(Model::load).transpose()?;
     let opts = ReportOptions {
         label: &a.label,
-        class_map: ClassMap::from_flag(&a.classes)?,
+        class_map: ClassMap::from_flag(a.classes.as_deref().unwrap_or("categories"))?,
         seed: a.seed,
         score_rows: a.score_rows,
         quiet,

@@ -1,6 +1,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use ntc::budget::MaxRows;
 use ntc::data::classes::ClassMap;
 use ntc::data::schema::DEFAULT_LABEL;
 use ntc::features::Transform;
@@ -79,16 +80,21 @@ pub struct Args {
     /// Print the cross-validation table as JSON instead of text.
     #[arg(long, requires = "tune")]
     pub json: bool,
-    /// Train on at most N rows, sampled per class (every class keeps a floor of rows).
-    #[arg(long)]
-    pub max_rows: Option<usize>,
+    /// Train on at most N rows, sampled per class (every class keeps a floor of rows). `auto`: as many as
+    /// a fit of about a minute and a half takes here, within --memory; `all`: every row, when --memory holds them.
+    #[arg(long, default_value = "auto", value_name = "auto|all|N")]
+    pub max_rows: MaxRows,
+    /// Memory budget, MiB: the training rows and the kernel cache stay inside it (the cache shrinks to fit;
+    /// rows that cannot fit are refused before any work).
+    #[arg(long, default_value_t = 2048, value_name = "MIB")]
+    pub memory: usize,
     /// Seed of every random choice (sampling, probability calibration).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Skip the probability calibration (faster; `predict --proba` then refuses this model).
     #[arg(long)]
     pub no_proba: bool,
-    /// Kernel cache, MiB.
+    /// Kernel cache, MiB (at most what --memory leaves beside the rows).
     #[arg(long, default_value_t = 1024)]
     pub cache_mb: usize,
     /// Also write the rows trained on (features as read, and the label) to this CSV.
@@ -149,9 +155,6 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
         std::fs::create_dir_all(super::DEFAULT_MODEL_DIR)
             .map_err(|e| ntc::Error::input(format!("{}: cannot create directory: {e}", super::DEFAULT_MODEL_DIR)))?;
     }
-    if a.max_rows == Some(0) {
-        return Err(ntc::Error::input("--max-rows must be at least 1"));
-    }
     let class_map = ClassMap::from_flag(&a.classes)?;
     let one = |flag: &str, n: usize| -> ntc::Result<()> {
         if n > 1 && !a.tune {
@@ -204,6 +207,7 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
         oversample: a.oversample,
         tune,
         max_rows: a.max_rows,
+        memory_mb: a.memory.max(1),
         sample_out: a.sample_out,
         quiet,
     };

@@ -579,8 +579,7 @@ impl FlowReader {
 }
 
 fn bad_cell(column: &str, cell: &[u8]) -> RecordError {
-    let shown = String::from_utf8_lossy(cell);
-    let shown: String = shown.chars().take(40).collect();
+    let shown = crate::error::printable(&String::from_utf8_lossy(cell), 40);
     RecordError { column: Some(column.to_string()), msg: format!("'{shown}' is not a number"), ragged: false }
 }
 
@@ -744,7 +743,8 @@ mod tests {
         // training rows, would see one line). A stray `\r` is data.
         let mut r = reader("a,b\n1,2\r3\n4,5\n");
         let plan = r.plan(&["a".into(), "b".into()], None).unwrap();
-        assert_eq!(r.validate(&plan).unwrap_err().to_string(), "t.csv:2: column 'b': '2\r3' is not a number");
+        // Shown escaped: the message stays one line.
+        assert_eq!(r.validate(&plan).unwrap_err().to_string(), "t.csv:2: column 'b': '2\\r3' is not a number");
         let mut r = FlowReader::from_reader_with("t.csv".into(), Box::new(io::Cursor::new(b"a,b\n1,2\r3\n4,5\n".to_vec())), OnError::Skip).unwrap();
         let mut batch = Batch::default();
         assert_eq!(r.next_batch(&plan, 10, &mut batch).unwrap(), 2);

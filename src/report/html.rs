@@ -96,6 +96,12 @@ pub fn render(r: &Report) -> Result<String> {
     if let Some(e) = &r.evaluation {
         evaluation(&mut s, e)?;
     }
+    if let Some(l) = &r.left_out {
+        if r.evaluation.is_none() {
+            writeln!(s, "<h2 id=\"evaluation\">Evaluation on this file</h2>").unwrap();
+        }
+        writeln!(s, "<p>{}</p>", esc(&l.describe(r.evaluation.is_some()))).unwrap();
+    }
     writeln!(s, "</main>\n</body>\n</html>").unwrap();
     Ok(s)
 }

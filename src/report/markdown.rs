@@ -7,16 +7,34 @@ use crate::model::Model;
 use super::{number, Report};
 
 
+/// A name from a file (a column, a label, a class) as Markdown text: a `|`
+/// would end a table cell, and `<`, `>`, `&` would be raw HTML.
+fn md(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push('\''),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Renders the report; `model` is the model the report was made with (for its card).
 pub fn render(r: &Report, model: Option<&Model>) -> String {
     let d = &r.data;
     let mut s = String::new();
-    writeln!(s, "# ntc report: {}\n", r.file_name).unwrap();
+    writeln!(s, "# ntc report: {}\n", md(&r.file_name)).unwrap();
     writeln!(s, "- rows: {}", d.rows).unwrap();
     writeln!(s, "- columns: {}", d.columns).unwrap();
     writeln!(s, "- duplicate rows: {} ({} when identifier columns are ignored)", d.duplicate_rows, d.duplicate_flows_ignoring_identifiers).unwrap();
     if !d.identifier_columns_not_profiled.is_empty() {
-        writeln!(s, "- identifier columns present, not profiled (privacy): {}", d.identifier_columns_not_profiled.join(", ")).unwrap();
+        writeln!(s, "- identifier columns present, not profiled (privacy): {}", md(&d.identifier_columns_not_profiled.join(", "))).unwrap();
     }
     if let Some(dr) = r.drift.as_ref().filter(|d| !d.judged) {
         writeln!(s, "- drift: not judged ({} rows; at least {} are needed to tell a shift from chance)", dr.rows, dr.min_rows).unwrap();
@@ -36,16 +54,16 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
 
     if let Some(lc) = &d.label_column {
         writeln!(s, "## Class distribution\n").unwrap();
-        writeln!(s, "Label column `{lc}`, grouped into classes{}.\n", if model.is_some() { " as the model groups them" } else { " (the five categories)" }).unwrap();
+        writeln!(s, "Label column `{}`, grouped into classes ({}).\n", lc.replace('`', "'"), r.class_grouping).unwrap();
         let total = d.rows.max(1) as f64;
         writeln!(s, "| class | rows | share |\n|---|---:|---:|").unwrap();
         for (c, n) in &d.class_counts {
-            writeln!(s, "| {c} | {n} | {:.2}% |", 100.0 * *n as f64 / total).unwrap();
+            writeln!(s, "| {} | {n} | {:.2}% |", md(c), 100.0 * *n as f64 / total).unwrap();
         }
         writeln!(s).unwrap();
         writeln!(s, "| label | rows | share |\n|---|---:|---:|").unwrap();
         for (l, n) in &d.label_counts {
-            writeln!(s, "| {l} | {n} | {:.2}% |", 100.0 * *n as f64 / total).unwrap();
+            writeln!(s, "| {} | {n} | {:.2}% |", md(l), 100.0 * *n as f64 / total).unwrap();
         }
         writeln!(s).unwrap();
     }
@@ -62,7 +80,7 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
         writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} |",
-            c.name,
+            md(&c.name),
             number(c.min),
             number(c.median),
             number(c.max),
@@ -77,14 +95,14 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
     if constant.is_empty() {
         writeln!(s, "None.").unwrap();
     } else {
-        writeln!(s, "{} columns hold a single value: {}.", constant.len(), constant.join(", ")).unwrap();
+        writeln!(s, "{} columns hold a single value: {}.", constant.len(), md(&constant.join(", "))).unwrap();
     }
 
     if let Some(m) = model {
         writeln!(s, "\n## Model\n").unwrap();
         let t = &m.training;
         writeln!(s, "- ntc version: {}", m.ntc_version).unwrap();
-        writeln!(s, "- trained on: `{}` (sha256 `{}`)", t.file_name, t.file_sha256).unwrap();
+        writeln!(s, "- trained on: `{}` (sha256 `{}`)", t.file_name.replace('`', "'"), t.file_sha256).unwrap();
         writeln!(
             s,
             "- rows: {} used of {} (seed {}{})",
@@ -94,7 +112,7 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
             t.max_rows.map(|r| format!(", --max-rows {r}")).unwrap_or_default()
         )
         .unwrap();
-        writeln!(s, "- classes ({}): {} (`--classes {}`, label column `{}`)", m.classes.len(), m.classes.join(", "), m.class_map.kind, t.label_column).unwrap();
+        writeln!(s, "- classes ({}): {} (`--classes {}`, label column `{}`)", m.classes.len(), md(&m.classes.join(", ")), m.class_map.kind, t.label_column.replace('`', "'")).unwrap();
         writeln!(
             s,
             "- RBF SVM, one-vs-one: C {}, gamma {} ({:.6e}), class weight {}, feature transform {}, oversampling {}, {} support vectors, probabilities {}",
@@ -108,15 +126,15 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
             if m.svm.has_probability() { "yes" } else { "no" }
         )
         .unwrap();
-        writeln!(s, "- features ({} columns): {}", m.preprocessor.n_features(), m.preprocessor.describe().join(", ")).unwrap();
+        writeln!(s, "- features ({} columns): {}", m.preprocessor.n_features(), md(&m.preprocessor.describe().join(", "))).unwrap();
         writeln!(s, "- non-finite or missing training cells imputed: {}", t.imputed_cells).unwrap();
         writeln!(s, "\n| class | rows in training file | rows used |\n|---|---:|---:|").unwrap();
         for (c, f, u) in &t.rows_per_class {
-            writeln!(s, "| {c} | {f} | {u} |").unwrap();
+            writeln!(s, "| {} | {f} | {u} |", md(c)).unwrap();
         }
         writeln!(s, "\n| column not used | why |\n|---|---|").unwrap();
         for (c, why) in &t.dropped_columns {
-            writeln!(s, "| {c} | {why} |").unwrap();
+            writeln!(s, "| {} | {} |", md(c), md(why)).unwrap();
         }
         writeln!(
             s,
@@ -135,6 +153,12 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
         }
         writeln!(s, "```\n{}```", e.metrics.to_table()).unwrap();
     }
+    if let Some(l) = &r.left_out {
+        if r.evaluation.is_none() {
+            writeln!(s, "\n## Model on this file\n").unwrap();
+        }
+        writeln!(s, "\n{}", l.describe(r.evaluation.is_some())).unwrap();
+    }
     if let Some(dr) = &r.drift {
         writeln!(s, "\n## Drift against the training data\n").unwrap();
         writeln!(s, "| feature | PSI | outside training range | missing (training) | missing (here) |\n|---|---:|---:|---:|---:|").unwrap();
@@ -142,7 +166,7 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
             writeln!(
                 s,
                 "| {}{} | {:.4} | {:.2}% | {:.2}% | {:.2}% |",
-                f.feature,
+                md(&f.feature),
                 if f.shifted { " (shifted)" } else { "" },
                 f.psi,
                 100.0 * f.outside_range,
@@ -154,7 +178,7 @@ pub fn render(r: &Report, model: Option<&Model>) -> String {
         let cm = &dr.class_mix;
         writeln!(s, "\n| class | training file | predicted here |\n|---|---:|---:|").unwrap();
         for (i, c) in cm.classes.iter().enumerate() {
-            writeln!(s, "| {c} | {:.2}% | {:.2}% |", 100.0 * cm.training[i], 100.0 * cm.predicted[i]).unwrap();
+            writeln!(s, "| {} | {:.2}% | {:.2}% |", md(c), 100.0 * cm.training[i], 100.0 * cm.predicted[i]).unwrap();
         }
     }
     s

@@ -33,10 +33,42 @@ pub const CORRELATION_FEATURES: usize = 20;
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub file_name: String,
+    /// How labels are grouped into the classes counted ("as the model groups them", "the five categories", ...).
+    pub class_grouping: String,
     pub data: DataSection,
     pub model: Option<ModelSection>,
     pub evaluation: Option<Evaluation>,
+    /// Labelled rows the evaluation left out, as `ntc evaluate` would (None when none was).
+    pub left_out: Option<LeftOut>,
     pub drift: Option<DriftSection>,
+}
+
+/// Rows a model could not score, by reason.
+#[derive(Debug, Serialize)]
+pub struct LeftOut {
+    /// A model column holds a cell that is not a number.
+    pub not_numeric: u64,
+    pub without_label: u64,
+    /// In the score sample: labels the model's classes do not include.
+    pub unknown_labels: u64,
+}
+
+impl LeftOut {
+    /// One sentence for the Markdown and HTML reports.
+    pub fn describe(&self, scored: bool) -> String {
+        let mut parts = Vec::new();
+        if self.not_numeric > 0 {
+            parts.push(format!("{} rows whose model columns hold a cell that is not a number", self.not_numeric));
+        }
+        if self.without_label > 0 {
+            parts.push(format!("{} rows with an empty label", self.without_label));
+        }
+        if self.unknown_labels > 0 {
+            parts.push(format!("{} rows (of those scored) with a label the model's classes do not include", self.unknown_labels));
+        }
+        let lead = if scored { "Left out of the scores, as ntc evaluate rejects them" } else { "No row could be scored" };
+        format!("{lead}: {}.", parts.join("; "))
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -213,7 +245,22 @@ pub fn build(reader: &mut FlowReader, file_name: &str, model: Option<&Model>, o:
         }
         None => (None, None),
     };
-    Ok(Report { file_name: file_name.to_string(), data, model: model.map(model_section), evaluation, drift })
+    let left_out = match (model, &p.label_column) {
+        (Some(_), Some(_)) => Some(LeftOut {
+            not_numeric: p.rows_not_numeric,
+            without_label: p.rows_without_label,
+            unknown_labels: evaluation.as_ref().map_or(0, |e| e.unknown_labels),
+        })
+        .filter(|l| l.not_numeric + l.without_label + l.unknown_labels > 0 || p.rows > 0 && evaluation.is_none()),
+        _ => None,
+    };
+    let class_grouping = match (model, o.class_map.kind.as_str()) {
+        (Some(_), _) => "as the model groups them".to_string(),
+        (None, "categories") => "the five categories".to_string(),
+        (None, "apps") => "one class per label".to_string(),
+        (None, _) => "as the mapping file groups them".to_string(),
+    };
+    Ok(Report { file_name: file_name.to_string(), class_grouping, data, model: model.map(model_section), evaluation, left_out, drift })
 }
 
 impl DataSection {
@@ -245,12 +292,14 @@ fn data_section(p: &DataProfile) -> DataSection {
     class_counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut label_counts: Vec<(String, u64)> = p.labels.iter().map(|(l, n)| (l.clone(), *n)).collect();
     label_counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let constant: Vec<String> = p.constant_columns().into_iter().map(String::from).collect();
+    let constant_columns: Vec<&str> = p.constant_columns();
+    // A set: a file may have 200,000 columns, most of them constant.
+    let constant: std::collections::HashSet<&str> = constant_columns.iter().copied().collect();
     // Numeric, non-constant feature columns (never the label's other forms).
     let candidates: Vec<usize> = (0..p.stats.len())
         .filter(|&j| {
             let s = &p.stats[j];
-            s.text == 0 && !schema::is_excluded(&s.name) && !constant.contains(&s.name) && s.min < s.max
+            s.text == 0 && !schema::is_excluded(&s.name) && !constant.contains(s.name.as_str()) && s.min < s.max
         })
         .collect();
     let informative = rank_features(p, &candidates);
@@ -303,7 +352,7 @@ fn data_section(p: &DataProfile) -> DataSection {
         duplicate_flows_ignoring_identifiers: p.duplicate_flows,
         median_exact: p.median_exact,
         column_stats: p.stats.clone(),
-        constant_columns: constant,
+        constant_columns: constant_columns.into_iter().map(String::from).collect(),
         class_counts,
         label_counts,
         correlation: correlation(p, &corr_features),

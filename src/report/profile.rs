@@ -75,6 +75,10 @@ pub struct DataProfile {
     pub drift: Option<DriftCounter>,
     pub score_sample: RowSample,
     pub score_labels: Vec<String>,
+    /// Rows left out of the score sample as `ntc evaluate` would reject them:
+    /// a model column holding a cell that is not a number, or an empty label.
+    pub rows_not_numeric: u64,
+    pub rows_without_label: u64,
 }
 
 impl DataProfile {
@@ -271,6 +275,7 @@ pub fn profile_csv(reader: &mut FlowReader, opts: &ProfileOptions, progress: &Pr
     let mut model_row = vec![0.0; layout.model_cols.len() + layout.model_text.len()];
     let plan = reader.plan(&[], None)?;
     let mut rows = 0u64;
+    let (mut scorable, mut rows_not_numeric, mut rows_without_label) = (0u64, 0u64, 0u64);
     reader.for_each_batch(&plan, 16384, |batch| {
         let parsed: Vec<Parsed> =
             batch.records.par_chunks(CHUNK).map(|recs| parse_chunk(recs, &layout, opts.model)).collect();
@@ -303,8 +308,15 @@ pub fn profile_csv(reader: &mut FlowReader, opts: &ProfileOptions, progress: &Pr
                     }
                     class_rows[c] += 1;
                 }
-                if opts.model.is_some() {
-                    if let Some(slot) = reservoir_slot(&mut rng, rows, opts.score_rows) {
+                let not_numeric = || layout.model_cols.iter().any(|&j| parse_cell(&rec[layout.profiled[j]]).is_none());
+                if opts.model.is_some() && not_numeric() {
+                    rows_not_numeric += 1;
+                } else if opts.model.is_some() && label.as_deref() == Some("") {
+                    rows_without_label += 1;
+                } else if opts.model.is_some() {
+                    let slot = reservoir_slot(&mut rng, scorable, opts.score_rows);
+                    scorable += 1;
+                    if let Some(slot) = slot {
                         for (dst, &j) in model_row.iter_mut().zip(&layout.model_cols) {
                             *dst = row[j];
                         }
@@ -363,6 +375,8 @@ pub fn profile_csv(reader: &mut FlowReader, opts: &ProfileOptions, progress: &Pr
         drift,
         score_sample,
         score_labels,
+        rows_not_numeric,
+        rows_without_label,
     })
 }
 
