@@ -14,6 +14,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
+use crate::text::{bytes_text, duration_text, thousands};
 
 /// `--max-rows`: `auto`, `all` or a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,7 +125,7 @@ impl FitShape {
                 "{what}: a fit of {}{} rows needs about {} of memory (budget --memory {memory_mb}) and about {} here: \
                  raise --memory, or cap the rows with --max-rows N (or auto)",
                 if rows_known { "" } else { "about " },
-                thousands(rows),
+                thousands(rows as u64),
                 bytes_text(e.bytes),
                 duration_text(e.seconds)
             )));
@@ -147,36 +148,6 @@ pub fn rows_in_file_estimate(path: &Path) -> Option<usize> {
         return None;
     }
     Some(((len as f64) * (lines as f64 / head.len() as f64)) as usize - 1)
-}
-
-/// `3577296` as `3,577,296`.
-pub fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-pub fn bytes_text(b: f64) -> String {
-    if b >= 1e9 {
-        format!("{:.1} GB", b / 1e9)
-    } else {
-        format!("{:.0} MB", b / 1e6)
-    }
-}
-
-pub fn duration_text(s: f64) -> String {
-    match s {
-        s if s < 90.0 => format!("{s:.0} s"),
-        s if s < 5400.0 => format!("{:.0} min", s / 60.0),
-        s if s < 172800.0 => format!("{:.0} h", s / 3600.0),
-        s => format!("{:.0} days", s / 86400.0),
-    }
 }
 
 #[cfg(test)]
@@ -230,7 +201,5 @@ mod tests {
         assert_eq!("all".parse::<MaxRows>(), Ok(MaxRows::All));
         assert_eq!("1500".parse::<MaxRows>(), Ok(MaxRows::Rows(1500)));
         assert!("0".parse::<MaxRows>().is_err() && "x".parse::<MaxRows>().is_err());
-        assert_eq!(thousands(3_577_296), "3,577,296");
-        assert_eq!(thousands(999), "999");
     }
 }

@@ -16,6 +16,7 @@ pub mod progress;
 pub mod report;
 pub mod svm;
 pub mod synth;
+pub mod text;
 pub mod train;
 pub mod tune;
 

@@ -280,14 +280,14 @@ fn sample_rows(req: &TrainRequest, labels: &Labels, classes: &Classes, shape: &F
     let rows = (cap < n).then(|| sample::stratified(&classes.of_row, classes.names.len(), cap, req.svc.seed));
     let used = rows.as_ref().map_or(n, Vec::len);
     let e = shape.estimate(used, shape.cache_mb(used, req.svc.cache_mb, req.memory_mb));
-    let cost = format!("a fit estimated at about {} and {} here", budget::duration_text(e.seconds), budget::bytes_text(e.bytes));
+    let cost = format!("a fit estimated at about {} and {} here", crate::text::duration_text(e.seconds), crate::text::bytes_text(e.bytes));
     if req.max_rows == MaxRows::Auto && used < n {
         note(
             req.quiet,
             format!(
                 "note: --max-rows auto: training on {} of {} rows ({cost}); --max-rows N or all to change it",
-                budget::thousands(used),
-                budget::thousands(n)
+                crate::text::thousands(used as u64),
+                crate::text::thousands(n as u64)
             ),
         );
     } else if used != cap {
@@ -296,12 +296,12 @@ fn sample_rows(req: &TrainRequest, labels: &Labels, classes: &Classes, shape: &F
             req.quiet,
             format!(
                 "note: --max-rows {cap}: training on {} rows, since every class keeps at least {} (or all it has)",
-                budget::thousands(used),
+                crate::text::thousands(used as u64),
                 sample::class_floor(cap, classes.names.len())
             ),
         );
     } else if e.seconds > budget::AUTO_FIT_SECONDS {
-        note(req.quiet, format!("note: fitting on {} rows: {cost}", budget::thousands(used)));
+        note(req.quiet, format!("note: fitting on {} rows: {cost}", crate::text::thousands(used as u64)));
     }
     Ok(rows)
 }

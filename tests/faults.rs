@@ -22,6 +22,15 @@ fn listing(dir: &Path) -> Vec<String> {
     v
 }
 
+/// Runs `cmd` as `cmd | head -c 100` would: reads 100 bytes of its stdout, then closes the pipe.
+fn read_100_bytes_and_leave(mut cmd: Command) -> std::process::Output {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
 #[cfg(unix)]
 #[test]
 fn a_signal_mid_run_leaves_the_previous_output_and_no_temporary_file() {
@@ -73,18 +82,9 @@ fn a_signal_mid_run_leaves_the_previous_output_and_no_temporary_file() {
 #[test]
 fn a_reader_that_leaves_early_is_not_an_error() {
     let t = trained();
-    let mut child = Command::new(bin())
-        .args(["predict", "-m"])
-        .arg(&t.model)
-        .arg(&t.test)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = [0u8; 100];
-    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
-    drop(child.stdout.take()); // `| head -c 100`
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.args(["predict", "-m"]).arg(&t.model).arg(&t.test);
+    let out = read_100_bytes_and_leave(cmd);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -99,20 +99,9 @@ fn a_reader_that_leaves_early_still_gets_the_rejects_of_what_was_read() {
     std::fs::write(&input, format!("{header}\n1,2,3\n{rest}")).unwrap();
     let rejects = dir.path().join("r.csv");
     std::fs::write(&rejects, "the last run's rejects\n").unwrap();
-    let mut child = Command::new(bin())
-        .args(["predict", "-q", "--on-error", "skip", "--rejects"])
-        .arg(&rejects)
-        .arg("-m")
-        .arg(&t.model)
-        .arg(&input)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = [0u8; 100];
-    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
-    drop(child.stdout.take()); // `| head -c 100`
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.args(["predict", "-q", "--on-error", "skip", "--rejects"]).arg(&rejects).arg("-m").arg(&t.model).arg(&input);
+    let out = read_100_bytes_and_leave(cmd);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let got = std::fs::read_to_string(&rejects).unwrap();
     // The rejects of the batches delivered before the reader left (none here: it left in the first).

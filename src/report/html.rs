@@ -43,17 +43,6 @@ fn pct(v: f64) -> String {
     format!("{:.2}%", 100.0 * v)
 }
 
-fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 fn figure(out: &mut String, svg: &str, class: &str) {
     writeln!(out, "<figure class=\"{class}\">{svg}</figure>").unwrap();
@@ -110,9 +99,9 @@ fn summary(s: &mut String, r: &Report) {
     let d = &r.data;
     writeln!(s, "<div class=\"cards\">").unwrap();
     let mut card = |label: &str, value: String| writeln!(s, "<div class=\"card\">{label}<b>{value}</b></div>", ).unwrap();
-    card("rows", grouped(d.rows));
+    card("rows", crate::text::thousands(d.rows));
     card("columns", d.columns.to_string());
-    card("duplicate rows", grouped(d.duplicate_rows));
+    card("duplicate rows", crate::text::thousands(d.duplicate_rows));
     if !d.class_counts.is_empty() {
         card("classes", d.class_counts.len().to_string());
     }
@@ -132,10 +121,10 @@ fn data(s: &mut String, d: &DataSection) -> Result<()> {
     writeln!(
         s,
         "<p>{} rows, {} columns. {} rows repeat an earlier row exactly; {} repeat one when identifier columns are ignored.{}</p>",
-        grouped(d.rows),
+        crate::text::thousands(d.rows),
         d.columns,
-        grouped(d.duplicate_rows),
-        grouped(d.duplicate_flows_ignoring_identifiers),
+        crate::text::thousands(d.duplicate_rows),
+        crate::text::thousands(d.duplicate_flows_ignoring_identifiers),
         if d.identifier_columns_not_profiled.is_empty() {
             String::new()
         } else {
@@ -164,7 +153,7 @@ fn data(s: &mut String, d: &DataSection) -> Result<()> {
         .unwrap();
         writeln!(s, "<table><tr><th>label</th><th class=\"n\">rows</th><th class=\"n\">share</th></tr>").unwrap();
         for (l, n) in &d.label_counts {
-            writeln!(s, "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>", esc(l), grouped(*n), pct(*n as f64 / total)).unwrap();
+            writeln!(s, "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>", esc(l), crate::text::thousands(*n), pct(*n as f64 / total)).unwrap();
         }
         writeln!(s, "</table></details>").unwrap();
     }
@@ -196,7 +185,7 @@ fn data(s: &mut String, d: &DataSection) -> Result<()> {
             s,
             "<p>Pearson correlation of the log-transformed values of the {} most informative features, on a uniform sample of {} rows. Strongly correlated features carry the same information.</p>",
             c.features.len(),
-            grouped(c.rows as u64)
+            crate::text::thousands(c.rows as u64)
         )
         .unwrap();
         let n = c.features.len();
@@ -234,9 +223,9 @@ fn data(s: &mut String, d: &DataSection) -> Result<()> {
                 s,
                 "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 esc(&c.name),
-                grouped(c.missing),
-                grouped(c.non_finite),
-                grouped(c.text)
+                crate::text::thousands(c.missing),
+                crate::text::thousands(c.non_finite),
+                crate::text::thousands(c.text)
             )
             .unwrap();
         }
@@ -272,7 +261,7 @@ fn model(s: &mut String, m: &ModelSection) -> Result<()> {
     writeln!(s, "<table>").unwrap();
     let mut row = |k: &str, v: String| writeln!(s, "<tr><th>{k}</th><td>{v}</td></tr>").unwrap();
     row("trained on", format!("{} (SHA-256 <code>{}</code>)", esc(&m.trained_on), esc(&m.training_file_sha256)));
-    row("rows", format!("{} used of {} (seed {})", grouped(m.rows_used), grouped(m.rows_in_file), m.seed));
+    row("rows", format!("{} used of {} (seed {})", crate::text::thousands(m.rows_used), crate::text::thousands(m.rows_in_file), m.seed));
     row("classes", format!("{} ({})", m.rows_per_class.len(), esc(&m.class_map)));
     row(
         "RBF SVM",
@@ -282,7 +271,7 @@ fn model(s: &mut String, m: &ModelSection) -> Result<()> {
     for c in &m.categorical_features {
         row("categorical feature", esc(c));
     }
-    row("support vectors", grouped(m.support_vectors as u64));
+    row("support vectors", crate::text::thousands(m.support_vectors as u64));
     row("probabilities", if m.probabilities { "yes".into() } else { "no".into() });
     row(
         "on its own training rows",
@@ -293,12 +282,12 @@ fn model(s: &mut String, m: &ModelSection) -> Result<()> {
 
     writeln!(s, "<h3>Rows per class</h3><table><tr><th>class</th><th class=\"n\">in the training file</th><th class=\"n\">used</th></tr>").unwrap();
     for (c, f, u) in &m.rows_per_class {
-        writeln!(s, "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>", esc(c), grouped(*f), grouped(*u)).unwrap();
+        writeln!(s, "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>", esc(c), crate::text::thousands(*f), crate::text::thousands(*u)).unwrap();
     }
     writeln!(s, "</table>").unwrap();
     writeln!(s, "<h3>Support vectors per class pair</h3><table><tr><th>pair</th><th class=\"n\">support vectors</th></tr>").unwrap();
     for (a, b, n) in &m.support_vectors_per_pair {
-        writeln!(s, "<tr><td>{} / {}</td><td class=\"n\">{}</td></tr>", esc(a), esc(b), grouped(*n as u64)).unwrap();
+        writeln!(s, "<tr><td>{} / {}</td><td class=\"n\">{}</td></tr>", esc(a), esc(b), crate::text::thousands(*n as u64)).unwrap();
     }
     writeln!(s, "</table>").unwrap();
 
@@ -309,7 +298,7 @@ fn model(s: &mut String, m: &ModelSection) -> Result<()> {
             "<p>{} cells scored by cross-validation ({}) on {} rows; chosen: {}. The heatmap shows the coarse grid of the chosen transform and class weighting: C (the penalty for misclassified training flows) across, gamma (how local each support vector's influence is) down; the chosen cell is outlined in red. A cell more than {} below the best on the first {} folds was not scored on the others (the race) and shows the mean of those.</p>",
             t.cells,
             esc(&t.fold_kind),
-            grouped(t.rows as u64),
+            crate::text::thousands(t.rows as u64),
             esc(&t.chosen),
             crate::tune::RACE_MARGIN,
             crate::tune::RACE_FOLDS
@@ -351,11 +340,11 @@ fn evaluation(s: &mut String, e: &Evaluation) -> Result<()> {
     let scope = if e.rows_scored < e.rows_in_file {
         format!(
             "a seeded uniform sample of {} of the {} rows (<code>--score-rows</code>; <code>ntc evaluate</code> scores every row)",
-            grouped(e.rows_scored),
-            grouped(e.rows_in_file)
+            crate::text::thousands(e.rows_scored),
+            crate::text::thousands(e.rows_in_file)
         )
     } else {
-        format!("all {} rows", grouped(e.rows_in_file))
+        format!("all {} rows", crate::text::thousands(e.rows_in_file))
     };
     writeln!(
         s,
@@ -364,7 +353,7 @@ fn evaluation(s: &mut String, e: &Evaluation) -> Result<()> {
         m.macro_f1,
         m.weighted_f1,
         if e.unknown_labels > 0 {
-            format!(" {} rows have labels outside the model's classes and are not scored.", grouped(e.unknown_labels))
+            format!(" {} rows have labels outside the model's classes and are not scored.", crate::text::thousands(e.unknown_labels))
         } else {
             String::new()
         }
