@@ -65,3 +65,21 @@ fn a_cap_below_the_class_floor_says_how_many_rows_it_took() {
         .success()
         .stderr(contains("note: --max-rows 1: training on ").and(contains("since every class keeps at least 10")));
 }
+
+#[test]
+fn tuning_matrices_stay_inside_the_memory_budget() {
+    let t = trained();
+    let dir = tempfile::tempdir().unwrap();
+    // Two transforms: three 295 x 295 f32 matrices fill 1 MiB.
+    let out = ntc()
+        .args(["train", "--no-proba", "--tune", "--tune-rows", "400", "--grid", "c=1:3:2,gamma=-5:-3:2", "--memory", "1", "-m"])
+        .arg(dir.path().join("m.cbor"))
+        .arg(&t.train)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("note: --tune-rows 400 capped at 295: larger kernel matrices would not fit in --memory 1"), "{err}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(!table.lines().any(|l| l.split_whitespace().nth(13).is_some_and(|rows| rows.parse::<usize>().is_ok_and(|r| r > 295))), "{table}");
+}

@@ -179,6 +179,7 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
                 seed: a.seed,
                 rungs: a.rungs,
                 group_by: a.group_by.clone(),
+                memory_mb: a.memory.max(1),
             },
             rows: a.tune_rows,
         }

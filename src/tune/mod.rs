@@ -109,6 +109,15 @@ pub struct TuneSpec {
     /// [`RUNG_FOLDS`] of the folds; the choice is made among the cells of
     /// the last pass.
     pub rungs: usize,
+    /// `--memory`, MiB: the tuning samples' kernel matrices (one `n x n` of
+    /// f32 per transform, and one being filled for a gamma) stay inside it.
+    pub memory_mb: usize,
+}
+
+/// The most tuning rows whose kernel matrices fit in `memory_mb` ([`TuneSpec::memory_mb`]).
+pub fn rows_in_memory(memory_mb: usize, transforms: usize) -> usize {
+    let matrices = (transforms + 1) as f64 * 4.0;
+    ((memory_mb as f64 * 1048576.0 / matrices).sqrt() as usize).max(2)
 }
 
 /// Iteration limit of a tuning fit, per training row. Cells that need more
@@ -342,7 +351,14 @@ pub fn tune(data: &TuneData, classes: &[String], rows: usize, spec: &TuneSpec, q
     if spec.folds < 2 {
         return Err(Error::input("--folds must be at least 2"));
     }
-    let first = Sample::draw(data, k, rows, &spec.transforms, spec)?;
+    let in_memory = if spec.oversample == Oversample::Smote { usize::MAX } else { rows_in_memory(spec.memory_mb, spec.transforms.len()) };
+    if rows > in_memory {
+        note(
+            quiet,
+            format!("note: --tune-rows {rows} capped at {in_memory}: larger kernel matrices would not fit in --memory {}", spec.memory_mb),
+        );
+    }
+    let first = Sample::draw(data, k, rows.min(in_memory), &spec.transforms, spec)?;
     let mut count = vec![0usize; k];
     for &c in &first.y {
         count[c] += 1;
@@ -365,7 +381,7 @@ pub fn tune(data: &TuneData, classes: &[String], rows: usize, spec: &TuneSpec, q
     let mut rungs: Vec<(usize, usize)> = Vec::new();
     let (mut size, mut keep) = (n, RUNG_KEEP);
     for _ in 0..spec.rungs {
-        let next = (size * 2).min(y.len());
+        let next = (size * 2).min(y.len()).min(in_memory);
         if next <= size {
             break;
         }
