@@ -26,6 +26,16 @@ pub enum MaxRows {
     Rows(usize),
 }
 
+impl std::fmt::Display for MaxRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxRows::Auto => write!(f, "auto"),
+            MaxRows::All => write!(f, "all"),
+            MaxRows::Rows(n) => write!(f, "{n}"),
+        }
+    }
+}
+
 impl FromStr for MaxRows {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {

@@ -275,7 +275,7 @@ fn sample_rows(req: &TrainRequest, labels: &Labels, classes: &Classes, shape: &F
         MaxRows::Rows(m) => m.min(n),
     };
     if req.max_rows != MaxRows::Auto {
-        shape.check(cap, true, req.memory_mb, &flag_text(req.max_rows))?;
+        shape.check(cap, true, req.memory_mb, &format!("--max-rows {}", req.max_rows))?;
     }
     let rows = (cap < n).then(|| sample::stratified(&classes.of_row, classes.names.len(), cap, req.svc.seed));
     let used = rows.as_ref().map_or(n, Vec::len);
@@ -306,18 +306,10 @@ fn sample_rows(req: &TrainRequest, labels: &Labels, classes: &Classes, shape: &F
     Ok(rows)
 }
 
-fn flag_text(m: MaxRows) -> String {
-    match m {
-        MaxRows::Auto => "--max-rows auto".into(),
-        MaxRows::All => "--max-rows all".into(),
-        MaxRows::Rows(n) => format!("--max-rows {n}"),
-    }
-}
-
 /// `--cache-mb`, cut to what the `--memory` budget leaves beside the rows (said when cut).
 fn kernel_cache(req: &TrainRequest, shape: &FitShape, rows: usize) -> usize {
     let mb = shape.cache_mb(rows, req.svc.cache_mb, req.memory_mb);
-    if mb < req.svc.cache_mb && !req.quiet {
+    if mb < req.svc.cache_mb {
         note(req.quiet, format!("note: kernel cache {mb} MiB (--cache-mb {} does not fit in --memory {} beside the rows)", req.svc.cache_mb, req.memory_mb));
     }
     mb
