@@ -8,6 +8,7 @@ pub mod data;
 pub mod drift;
 pub mod error;
 pub mod features;
+pub mod flows;
 pub mod io;
 pub mod metrics;
 pub mod model;

@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod evaluate;
+pub mod flows;
 pub mod man;
 pub mod predict;
 pub mod report;
@@ -37,6 +38,8 @@ pub enum Command {
     Report(report::Args),
     /// Write synthetic flows in the Unicauca schema (no download needed).
     Synth(synth::Args),
+    /// Cut a packet capture (pcap, pcapng) into flows measured as CICFlowMeter V3 did.
+    Flows(flows::Args),
     /// Print a shell completion script (`ntc completions bash > /etc/bash_completion.d/ntc`).
     Completions(completions::Args),
     /// Print the manual page (`ntc man | man -l -`; `ntc man train` for one subcommand).
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> ntc::Result<()> {
         Command::Evaluate(a) => evaluate::run(a, q),
         Command::Report(a) => report::run(a, q),
         Command::Synth(a) => synth::run(a, q),
+        Command::Flows(a) => flows::run(a, q),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     }

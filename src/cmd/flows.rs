@@ -1,0 +1,53 @@
+use std::path::PathBuf;
+
+use ntc::flows::{extract, FlowOptions};
+use ntc::io::{Named, Output};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Packet capture (pcap or pcapng, gzip or not), or `-` for stdin.
+    pub capture: PathBuf,
+    /// Output CSV (the Unicauca schema), or `-` for stdout.
+    #[arg(short, long, default_value = "-")]
+    pub output: PathBuf,
+    /// A flow ends when a packet arrives this many seconds after its first packet (V3: 120).
+    #[arg(long, default_value_t = 120.0, value_name = "SECONDS")]
+    pub flow_timeout: f64,
+    /// A gap of more than this many seconds ends an active period (V3: 5).
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub activity_timeout: f64,
+}
+
+pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
+    ntc::io::refuse_same_file(&[Named::input("the capture", &a.capture), Named::output("--output", &a.output)])?;
+    let micros = |flag: &str, s: f64| -> ntc::Result<i64> {
+        if s.is_finite() && s > 0.0 && s < 1e9 {
+            Ok((s * 1e6).round() as i64)
+        } else {
+            Err(ntc::Error::input(format!("--{flag}: '{s}' is not a positive number of seconds")))
+        }
+    };
+    let opts = FlowOptions {
+        flow_timeout: micros("flow-timeout", a.flow_timeout)?,
+        activity_timeout: micros("activity-timeout", a.activity_timeout)?,
+    };
+    let name = ntc::error::display_path(&a.capture);
+    let input: Box<dyn std::io::Read + Send> = if a.capture.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(&a.capture).map_err(|e| ntc::Error::input(format!("{name}: {e}")))?)
+    };
+    let mut out = Output::create(&a.output)?;
+    let s = extract(&name, input, opts, &mut out)?;
+    out.commit()?;
+    if let Some((packet, offset)) = s.truncated_at {
+        eprintln!("ntc: warning: {name}: packet {packet} (at byte {offset}) is cut off: the capture ends inside it; flows up to it were written");
+    }
+    if !quiet {
+        eprintln!(
+            "{name}: {} packets, {} IPv4 packets in flows, {} not IPv4, {} skipped as shorter than their headers; {} flows written ({} single-packet flows left out)",
+            s.packets, s.decoded, s.not_ipv4, s.short, s.flows, s.single_packet_flows
+        );
+    }
+    Ok(())
+}

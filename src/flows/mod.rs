@@ -1,0 +1,88 @@
+//! From packet captures to flows measured as CICFlowMeter V3 measured the
+//! Unicauca file (../shared/flows/README.md is the contract): read the
+//! capture ([`capture`]), decode each packet ([`decode`]), cut flows
+//! ([`table`]), measure them ([`features`]) and write them as rows of the
+//! Unicauca schema ([`writer`]). Streaming: memory grows with the flows
+//! open at once, not with the packets.
+
+pub mod capture;
+pub mod decode;
+pub mod features;
+pub mod table;
+pub mod writer;
+
+use std::io::{Read, Write};
+
+use crate::error::{Error, Result};
+use decode::Decoded;
+
+/// `--flow-timeout` and `--activity-timeout`, microseconds.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowOptions {
+    pub flow_timeout: i64,
+    pub activity_timeout: i64,
+}
+
+impl Default for FlowOptions {
+    fn default() -> Self {
+        FlowOptions { flow_timeout: table::FLOW_TIMEOUT, activity_timeout: table::ACTIVITY_TIMEOUT }
+    }
+}
+
+/// What a capture held, for the closing line on stderr.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub packets: u64,
+    /// IPv4 packets that went into flows.
+    pub decoded: u64,
+    /// Frames that carry no IPv4 (ARP, IPv6, ...).
+    pub not_ipv4: u64,
+    /// Frames shorter than their own headers: skipped.
+    pub short: u64,
+    pub flows: u64,
+    pub single_packet_flows: u64,
+    /// The capture's last packet was cut off: its number and byte offset.
+    pub truncated_at: Option<(u64, u64)>,
+}
+
+/// Reads the capture `input` (named `name` in messages) and writes its flows to `out`.
+pub fn extract<W: Write>(name: &str, input: Box<dyn Read + Send>, opts: FlowOptions, out: W) -> Result<Summary> {
+    let mut w = writer::FlowWriter::new(out)?;
+    let mut table = table::FlowTable::new(opts.flow_timeout, opts.activity_timeout);
+    let mut s = Summary::default();
+    let mut failed: Option<Error> = None;
+    let mut emit = |flow: features::Flow| {
+        if failed.is_none() {
+            if let Err(e) = w.write(&flow) {
+                failed = Some(e);
+            }
+        }
+    };
+    let ending = capture::for_each_frame(name, input, |frame| {
+        s.packets += 1;
+        if decode::linktype_name(frame.linktype).is_none() {
+            return Err(Error::input(format!(
+                "{name}: packet {}: link type {} is not supported (ntc reads Ethernet, raw IP, Linux cooked, loopback, PPP, PPPoE, Cisco HDLC)",
+                frame.number, frame.linktype
+            )));
+        }
+        match decode::decode(frame.linktype, frame.data, frame.micros) {
+            Decoded::Packet(p) => {
+                s.decoded += 1;
+                table.add(&p, &mut emit);
+            }
+            Decoded::NotIpv4 => s.not_ipv4 += 1,
+            Decoded::Short => s.short += 1,
+        }
+        Ok(())
+    })?;
+    table.close_all(&mut emit);
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    s.single_packet_flows = table.single_packet_flows;
+    s.flows = w.rows;
+    s.truncated_at = ending.truncated_at;
+    w.finish()?;
+    Ok(s)
+}

@@ -1,0 +1,204 @@
+//! `ntc flows`: packet captures to flows as CICFlowMeter V3 measured them.
+//! Checked against the golden files of ../shared/flows (548 real captures),
+//! and on hand-made captures for the edge cases: a capture cut off, bytes
+//! that are no capture, an unsupported link type, a packet shorter than its
+//! headers, an empty capture, gzip and stdin, and the pipeline into predict.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// ../shared/flows, or None (and a note) when it is not beside the checkout;
+/// `.ci/run` sets `NTC_REQUIRE_SHARED`, so that CI cannot skip.
+fn shared_flows() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/flows");
+    if p.join("pcaps").is_dir() {
+        return Some(p);
+    }
+    assert!(std::env::var_os("NTC_REQUIRE_SHARED").is_none(), "NTC_REQUIRE_SHARED is set but {} is missing", p.display());
+    eprintln!("skipped: no {}", p.display());
+    None
+}
+
+/// Equal as the contract compares: text exactly, numbers within a relative 1e-9.
+fn same(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) || (x - y).abs() < 1e-12,
+        _ => false,
+    }
+}
+
+#[test]
+fn the_golden_flows_of_548_real_captures() {
+    let Some(root) = shared_flows() else { return };
+    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(root.join("pcaps"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e != "md"))
+        .collect();
+    pcaps.sort();
+    assert!(pcaps.len() >= 548, "{} captures", pcaps.len());
+    let (mut total, mut matched) = (0usize, 0usize);
+    let mut first_differences = Vec::new();
+    for pcap in &pcaps {
+        let golden = root.join("golden").join(format!("{}.csv", pcap.file_name().unwrap().to_string_lossy()));
+        let want = std::fs::read_to_string(&golden).unwrap();
+        let out = ntc().args(["flows", "-q"]).arg(pcap).output().unwrap();
+        assert!(out.status.success(), "{}: {}", pcap.display(), String::from_utf8_lossy(&out.stderr));
+        let (gh, got) = read_csv(&String::from_utf8_lossy(&out.stdout));
+        let (wh, want) = read_csv(&want);
+        assert_eq!(gh[..84], wh[..84], "the header is the Unicauca schema's");
+        assert_eq!(got.len(), want.len(), "{}: flows written", pcap.display());
+        total += want.len();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            match (0..84).find(|&j| !same(&g[j], &w[j])) {
+                None => matched += 1,
+                Some(j) if first_differences.len() < 5 => {
+                    first_differences.push(format!("{} flow {}: {} {} vs {}", pcap.display(), i + 1, wh[j], g[j], w[j]))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(total > 4000, "{total} flows");
+    // The bar is 99.5%; every flow matched when this test was written.
+    assert!(matched as f64 >= 0.995 * total as f64, "{matched} of {total} flows match: {first_differences:#?}");
+    assert_eq!(matched, total, "{first_differences:#?}");
+}
+
+/// A classic pcap (little-endian, microseconds) of `linktype` with these frames.
+fn pcap(linktype: u32, frames: &[(u32, u32, Vec<u8>)]) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&4u16.to_le_bytes());
+    b.extend_from_slice(&0i32.to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(&65535u32.to_le_bytes());
+    b.extend_from_slice(&linktype.to_le_bytes());
+    for (sec, usec, data) in frames {
+        b.extend_from_slice(&sec.to_le_bytes());
+        b.extend_from_slice(&usec.to_le_bytes());
+        b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        b.extend_from_slice(data);
+    }
+    b
+}
+
+/// An Ethernet frame with an IPv4/UDP packet of `payload` bytes.
+fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: usize) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend_from_slice(&[0x08, 0x00]);
+    let total = (20 + 8 + payload) as u16;
+    f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 17, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
+    f.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend(std::iter::repeat_n(0xab, payload));
+    f
+}
+
+fn dns_exchange() -> Vec<(u32, u32, Vec<u8>)> {
+    let (a, b) = ([10, 0, 0, 1], [8, 8, 8, 8]);
+    vec![(1_600_000_000, 0, udp_frame(a, b, 40000, 53, 30)), (1_600_000_000, 2500, udp_frame(b, a, 53, 40000, 120))]
+}
+
+#[test]
+fn a_hand_made_udp_exchange_is_one_flow_measured_as_v3() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("dns.pcap");
+    std::fs::write(&f, pcap(1, &dns_exchange())).unwrap();
+    let out = ntc().args(["flows"]).arg(&f).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (h, rows) = read_csv(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(rows.len(), 1);
+    let col = |name: &str| rows[0][h.iter().position(|c| c == name).unwrap()].clone();
+    // The key orders the endpoints by signed bytes (8 < 10), whatever the direction.
+    assert_eq!(col("Flow.ID"), "8.8.8.8-10.0.0.1-53-40000-17");
+    assert_eq!(col("Source.IP"), "10.0.0.1", "the first packet's sender is the source");
+    assert_eq!(col("Timestamp"), "13/09/202012:26:40");
+    assert_eq!(col("Flow.Duration"), "2500");
+    assert_eq!((col("Total.Fwd.Packets"), col("Total.Backward.Packets")), ("1".into(), "1".into()));
+    // (30 + 120 + 30) / 3: the first packet counts twice in the flow-wide mean.
+    assert_eq!(col("Packet.Length.Mean").parse::<f64>().unwrap(), 60.0);
+    assert_eq!((col("Init_Win_bytes_forward"), col("Init_Win_bytes_backward")), ("-1".into(), "-1".into()));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 packets, 2 IPv4 packets in flows") && err.contains("1 flows written"), "{err}");
+    // The same capture gzipped, and on stdin.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &std::fs::read(&f).unwrap()).unwrap();
+    let gz = gz.finish().unwrap();
+    let via_stdin = ntc().args(["flows", "-q", "-"]).write_stdin(gz).output().unwrap();
+    assert!(via_stdin.status.success());
+    assert_eq!(via_stdin.stdout, out.stdout);
+}
+
+#[test]
+fn broken_captures_are_clear_errors_or_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    // Cut inside the second packet: the first flow's packet is written... as a single-packet flow, left out;
+    // so add a complete exchange before it.
+    let mut frames = dns_exchange();
+    frames.push((1_600_000_001, 0, udp_frame([10, 0, 0, 2], [1, 1, 1, 1], 5000, 53, 40)));
+    let whole = pcap(1, &frames);
+    let cut = write("cut.pcap", &whole[..whole.len() - 10]);
+    let out = ntc().args(["flows"]).arg(&cut).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: ") && err.contains("packet 3 (at byte ") && err.contains("is cut off"), "{err}");
+    assert_eq!(read_csv(&String::from_utf8_lossy(&out.stdout)).1.len(), 1, "the flows before the cut are written");
+    // Not a capture at all.
+    let not = write("notes.txt", b"this is not a capture\n");
+    ntc().args(["flows"]).arg(&not).assert().code(2).stderr(predicates::str::contains("notes.txt: not a pcap or pcapng capture"));
+    // An unsupported link type (147, a user DLT): named.
+    let odd = write("dlt147.pcap", &pcap(147, &dns_exchange()));
+    ntc().args(["flows"]).arg(&odd).assert().code(2).stderr(predicates::str::contains("packet 1: link type 147 is not supported"));
+    // A packet shorter than its own headers: skipped, counted, the rest goes on.
+    let mut frames = dns_exchange();
+    frames.insert(1, (1_600_000_000, 1000, udp_frame([10, 0, 0, 1], [8, 8, 8, 8], 40000, 53, 0)[..30].to_vec()));
+    let short = write("short.pcap", &pcap(1, &frames));
+    let out = ntc().args(["flows"]).arg(&short).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.contains("1 skipped as shorter than their headers"), "{err}");
+    assert_eq!(read_csv(&String::from_utf8_lossy(&out.stdout)).1.len(), 1);
+    // A capture with no packets: the header alone, exit 0. An empty file: not a capture.
+    let empty = write("empty.pcap", &pcap(1, &[]));
+    let out = ntc().args(["flows", "-q"]).arg(&empty).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    let nothing = write("nothing.pcap", b"");
+    ntc().args(["flows"]).arg(&nothing).assert().code(2);
+    // Nothing partial at -o: an error leaves the previous file.
+    let o = write("out.csv", b"previous\n");
+    ntc().args(["flows", "-o"]).arg(&o).arg(&odd).assert().code(2);
+    assert_eq!(std::fs::read(&o).unwrap(), b"previous\n");
+}
+
+#[test]
+fn flows_pipe_into_predict() {
+    let Some(root) = shared_flows() else { return };
+    let pcap = root.join("pcaps/chrissanders_packets__arppoison.pcapng");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/demo-synth.cbor");
+    let flows = ntc().args(["flows", "-q"]).arg(&pcap).output().unwrap();
+    assert!(flows.status.success());
+    let n = String::from_utf8_lossy(&flows.stdout).lines().count() - 1;
+    let out = ntc().args(["predict", "-q", "-", "--keep", "id", "-m"]).arg(&model).write_stdin(flows.stdout).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (h, rows) = read_csv(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(h, vec!["Flow.ID", "predicted"]);
+    assert_eq!(rows.len(), n, "one prediction per flow");
+}
