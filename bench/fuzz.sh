@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Fuzzes the two parsers of untrusted input with cargo-fuzz (libFuzzer,
-# AddressSanitizer): the flow-CSV readers and the model decoder. A benchmark,
+# Fuzzes the parsers of untrusted input with cargo-fuzz (libFuzzer,
+# AddressSanitizer): the flow-CSV readers, the model decoder and the capture reader. A benchmark,
 # not a test: CI does not run it. Needs the nightly toolchain.
 #
-#   bash bench/fuzz.sh [SECONDS_PER_TARGET=600] [TARGETS="csv_ingest model_decode"]
+#   bash bench/fuzz.sh [SECONDS_PER_TARGET=600] [TARGETS="csv_ingest model_decode capture_read"]
 #
 # The corpora start from the fixtures and the demo model's payload; a crash
 # is saved under fuzz/artifacts/<target>/ and must become a regression test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-600}
-targets=${2:-"csv_ingest model_decode"}
+targets=${2:-"csv_ingest model_decode capture_read"}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
-mkdir -p fuzz/corpus/csv_ingest fuzz/corpus/model_decode
+mkdir -p fuzz/corpus/csv_ingest fuzz/corpus/model_decode fuzz/corpus/capture_read
+# Small real captures (both formats) from ../shared, when it is beside the checkout.
+find ../shared/flows/pcaps -size -20k -name "*.pcap*" 2>/dev/null | head -40 | xargs -r cp -t fuzz/corpus/capture_read/
 cp fixtures/*.csv fuzz/corpus/csv_ingest/
 head -c 4000 fixtures/unicauca_x_test_25rows.csv > fuzz/corpus/csv_ingest/unicauca_head.csv
 head -c 4000 fixtures/unicauca_x_test_25rows.csv | gzip -c > fuzz/corpus/csv_ingest/unicauca_head.csv.gz
