@@ -101,3 +101,66 @@ impl FlowTable {
         self.open.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::decode::TcpFlags;
+    use proptest::prelude::*;
+
+    fn packet(micros: i64, host: u8, to: u8, port: u16, fin: bool) -> PacketInfo {
+        PacketInfo {
+            micros,
+            src: [10, 0, 0, host],
+            dst: [10, 0, 0, to],
+            src_port: port,
+            dst_port: 80,
+            protocol: 6,
+            payload: (micros % 1400) as u32,
+            header: 20,
+            flags: TcpFlags { fin, ..TcpFlags::default() },
+            window: 1024,
+        }
+    }
+
+    proptest! {
+        /// Every packet ends in exactly one written flow or one single-packet flow left out.
+        #[test]
+        fn every_packet_is_in_exactly_one_flow(
+            steps in proptest::collection::vec((0i64..200_000_000, 0u8..3, 0u8..3, 0u16..3, proptest::bool::weighted(0.1)), 1..300)
+        ) {
+            let mut table = FlowTable::new(FLOW_TIMEOUT, ACTIVITY_TIMEOUT);
+            let mut t = 0;
+            let mut written = 0u64;
+            let mut flows = 0u64;
+            let mut done = |f: Flow| {
+                assert!(f.packets() > 1, "single-packet flows are never written");
+                written += f.packets();
+                flows += 1;
+            };
+            for &(gap, a, b, port, fin) in &steps {
+                t += gap / 50;
+                table.add(&packet(t, a, b, port, fin), &mut done);
+            }
+            table.close_all(&mut done);
+            prop_assert_eq!(written + table.single_packet_flows, steps.len() as u64);
+        }
+    }
+
+    #[test]
+    fn a_flow_past_the_timeout_continues_with_its_orientation() {
+        let mut table = FlowTable::new(FLOW_TIMEOUT, ACTIVITY_TIMEOUT);
+        let mut out = Vec::new();
+        let mut done = |f: Flow| out.push(f);
+        let reply = |t: i64| PacketInfo { src_port: 80, dst_port: 5000, ..packet(t, 2, 1, 0, false) };
+        table.add(&packet(0, 1, 2, 5000, false), &mut done);
+        table.add(&reply(1_000), &mut done);
+        // The reply direction, 121 s later: a new flow, oriented as the old one.
+        table.add(&reply(121_000_000), &mut done);
+        table.add(&packet(121_000_500, 1, 2, 5000, false), &mut done);
+        table.close_all(&mut done);
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[1].src, out[1].src_port), ([10, 0, 0, 1], 5000));
+        assert_eq!(out[0].id, out[1].id);
+    }
+}
