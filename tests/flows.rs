@@ -10,16 +10,8 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-/// ../shared/flows, or None (and a note) when it is not beside the checkout;
-/// `.ci/run` sets `NTC_REQUIRE_SHARED`, so that CI cannot skip.
 fn shared_flows() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/flows");
-    if p.join("pcaps").is_dir() {
-        return Some(p);
-    }
-    assert!(std::env::var_os("NTC_REQUIRE_SHARED").is_none(), "NTC_REQUIRE_SHARED is set but {} is missing", p.display());
-    eprintln!("skipped: no {}", p.display());
-    None
+    shared("flows")
 }
 
 /// Equal as the contract compares: text exactly, numbers within a relative 1e-9.

@@ -10,16 +10,8 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-/// The shared file, or None (and a note) when it is not beside the checkout;
-/// `.ci/run` sets `NTC_REQUIRE_SHARED`, so that CI cannot skip.
 fn real() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real/train.csv");
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(std::env::var_os("NTC_REQUIRE_SHARED").is_none(), "NTC_REQUIRE_SHARED is set but {} is missing", p.display());
-    eprintln!("skipped: no {}", p.display());
-    None
+    shared("real/train.csv")
 }
 
 /// Writes the flows of even- and odd-numbered captures (`cap001` ...) to two files.

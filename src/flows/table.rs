@@ -27,8 +27,8 @@ fn key_of(p: &PacketInfo) -> Key {
 }
 
 fn id_of(k: &Key) -> String {
-    let ip = |a: &[u8; 4]| format!("{}.{}.{}.{}", a[0], a[1], a[2], a[3]);
-    format!("{}-{}-{}-{}-{}", ip(&k.0), ip(&k.1), k.2, k.3, k.4)
+    use std::net::Ipv4Addr;
+    format!("{}-{}-{}-{}-{}", Ipv4Addr::from(k.0), Ipv4Addr::from(k.1), k.2, k.3, k.4)
 }
 
 struct Open {

@@ -20,12 +20,12 @@ impl<W: Write> FlowWriter<W> {
     }
 
     pub fn write(&mut self, f: &Flow) -> Result<()> {
-        let ip = |a: &[u8; 4]| format!("{}.{}.{}.{}", a[0], a[1], a[2], a[3]);
+        use std::net::Ipv4Addr;
         let mut rec: Vec<String> = vec![
             f.id.clone(),
-            ip(&f.src),
+            Ipv4Addr::from(f.src).to_string(),
             f.src_port.to_string(),
-            ip(&f.dst),
+            Ipv4Addr::from(f.dst).to_string(),
             f.dst_port.to_string(),
             f.protocol.to_string(),
             timestamp(f.start),

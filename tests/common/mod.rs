@@ -58,3 +58,15 @@ pub fn read_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let rows = r.records().map(|rec| rec.unwrap().iter().map(String::from).collect()).collect();
     (h, rows)
 }
+
+/// A directory or file of ../shared beside the checkout, or None (and a note)
+/// when it is not there; `.ci/run` sets `NTC_REQUIRE_SHARED`, so that CI cannot skip.
+pub fn shared(relative: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(relative);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(std::env::var_os("NTC_REQUIRE_SHARED").is_none(), "NTC_REQUIRE_SHARED is set but {} is missing", p.display());
+    eprintln!("skipped: no {}", p.display());
+    None
+}
