@@ -213,23 +213,17 @@ impl Flow {
         // V3's flag counts in header order (FIN, SYN, RST, PSH, ACK, URG, CWE, ECE) hold these bits.
         let flag_bits = [f.rst, f.psh, f.ece, f.syn, f.ack, f.fin, f.urg, f.cwr];
         let stat4 = |s: &Stat| [Real(s.mean()), Real(s.std()), Int(s.max()), Int(s.min())];
+        let lengths4 = |s: &Stat| [Int(s.max()), Int(s.min()), Real(s.mean()), Real(s.std())];
         let mut v = vec![
             Int(duration),
             Int(self.fwd.n as i64),
             Int(self.bwd.n as i64),
             Int(self.fwd.sum()),
             Int(self.bwd.sum()),
-            Int(self.fwd.max()),
-            Int(self.fwd.min()),
-            Real(self.fwd.mean()),
-            Real(self.fwd.std()),
-            Int(self.bwd.max()),
-            Int(self.bwd.min()),
-            Real(self.bwd.mean()),
-            Real(self.bwd.std()),
-            rate(bytes as f64),
-            rate(n as f64),
         ];
+        v.extend(lengths4(&self.fwd));
+        v.extend(lengths4(&self.bwd));
+        v.extend([rate(bytes as f64), rate(n as f64)]);
         v.extend(stat4(&self.flow_iat));
         v.push(Int(self.fwd_iat.sum()));
         v.extend(stat4(&self.fwd_iat));
