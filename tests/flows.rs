@@ -134,6 +134,70 @@ fn a_hand_made_udp_exchange_is_one_flow_measured_as_v3() {
     assert_eq!(via_stdin.stdout, out.stdout);
 }
 
+/// An Ethernet frame with an IPv6/UDP packet of `payload` bytes, after a
+/// fragment header when `fragment_offset` is given.
+fn udp6_frame(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16, payload: usize, fragment_offset: Option<u16>) -> Vec<u8> {
+    let mut f = vec![0u8; 12];
+    f.extend_from_slice(&[0x86, 0xdd]);
+    let ext = if fragment_offset.is_some() { 8 } else { 0 };
+    let length = (ext + 8 + payload) as u16;
+    let next = if fragment_offset.is_some() { 44 } else { 17 };
+    f.extend_from_slice(&[0x60, 0, 0, 0, (length >> 8) as u8, length as u8, next, 64]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    if let Some(offset) = fragment_offset {
+        f.extend_from_slice(&[17, 0]);
+        f.extend_from_slice(&(offset << 3).to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 7]);
+    }
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
+    f.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend(std::iter::repeat_n(0xcd, payload));
+    f
+}
+
+#[test]
+fn ipv6_flows_only_with_the_flag() {
+    let a: [u8; 16] = "2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().octets();
+    let b: [u8; 16] = "fe80::2".parse::<std::net::Ipv6Addr>().unwrap().octets();
+    let frames = vec![
+        (1_600_000_000, 0, udp6_frame(a, b, 5353, 53, 40, None)),
+        (1_600_000_000, 100, udp6_frame(b, a, 53, 5353, 100, None)),
+        // Later fragments: no ports, protocol 0, a flow of their own (as IPv4's).
+        (1_600_000_000, 200, udp6_frame(a, b, 0, 0, 16, Some(100))),
+        (1_600_000_000, 300, udp6_frame(a, b, 0, 0, 16, Some(200))),
+        (1_600_000_000, 400, udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 1000, 2000, 10)),
+        (1_600_000_000, 500, udp_frame([10, 0, 0, 2], [10, 0, 0, 1], 2000, 1000, 10)),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("v6.pcap");
+    std::fs::write(&f, pcap(1, &frames)).unwrap();
+
+    let v4 = ntc().args(["flows"]).arg(&f).output().unwrap();
+    assert!(v4.status.success());
+    let (_, rows) = read_csv(&String::from_utf8_lossy(&v4.stdout));
+    assert_eq!(rows.len(), 1, "IPv4 only by default, as V3");
+    let err = String::from_utf8_lossy(&v4.stderr);
+    assert!(err.contains("2 IPv4 packets in flows, 4 not IPv4"), "{err}");
+
+    let v6 = ntc().args(["flows", "--ipv6"]).arg(&f).output().unwrap();
+    assert!(v6.status.success(), "{}", String::from_utf8_lossy(&v6.stderr));
+    let (h, rows) = read_csv(&String::from_utf8_lossy(&v6.stdout));
+    assert_eq!(rows.len(), 3);
+    let col = |r: usize, name: &str| rows[r][h.iter().position(|c| c == name).unwrap()].clone();
+    // Signed bytes: 0xfe is negative, so fe80::2 comes first in the key.
+    assert_eq!(col(0, "Flow.ID"), "fe80::2-2001:db8::1-53-5353-17");
+    assert_eq!((col(0, "Source.IP"), col(0, "Destination.Port")), ("2001:db8::1".into(), "53".into()));
+    assert_eq!((col(0, "Total.Length.of.Fwd.Packets"), col(0, "Total.Length.of.Bwd.Packets")), ("40".into(), "100".into()));
+    assert_eq!(col(1, "Flow.ID"), "fe80::2-2001:db8::1-0-0-0");
+    assert_eq!(col(1, "Total.Fwd.Packets"), "2");
+    assert_eq!(col(2, "Flow.ID"), "10.0.0.1-10.0.0.2-1000-2000-17");
+    let err = String::from_utf8_lossy(&v6.stderr);
+    assert!(err.contains("6 IP packets in flows, 0 not IP"), "{err}");
+}
+
 #[test]
 fn broken_captures_are_clear_errors_or_warnings() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,6 +16,9 @@ pub struct Args {
     /// A gap of more than this many seconds ends an active period (V3: 5).
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     pub activity_timeout: f64,
+    /// IPv6 packets go into flows too (V3 read IPv4 only, as the Unicauca file).
+    #[arg(long)]
+    pub ipv6: bool,
 }
 
 pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
@@ -30,6 +33,7 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     let opts = FlowOptions {
         flow_timeout: micros("flow-timeout", a.flow_timeout)?,
         activity_timeout: micros("activity-timeout", a.activity_timeout)?,
+        ipv6: a.ipv6,
     };
     let name = ntc::error::display_path(&a.capture);
     let input: Box<dyn std::io::Read + Send> = if a.capture.as_os_str() == "-" {
@@ -45,8 +49,14 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
     }
     if !quiet {
         eprintln!(
-            "{name}: {} packets, {} IPv4 packets in flows, {} not IPv4, {} skipped as shorter than their headers; {} flows written ({} single-packet flows left out)",
-            s.packets, s.decoded, s.not_ipv4, s.short, s.flows, s.single_packet_flows
+            "{name}: {} packets, {} {ip} packets in flows, {} not {ip}, {} skipped as shorter than their headers; {} flows written ({} single-packet flows left out)",
+            s.packets,
+            s.decoded,
+            s.not_ip,
+            s.short,
+            s.flows,
+            s.single_packet_flows,
+            ip = if a.ipv6 { "IP" } else { "IPv4" }
         );
     }
     Ok(())

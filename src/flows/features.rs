@@ -3,6 +3,8 @@
 //! statistic is over integers (bytes, microseconds), kept exactly: sums and
 //! sums of squares in i128, so means and variances are rounded once.
 
+use std::net::IpAddr;
+
 use super::decode::PacketInfo;
 
 /// Count, sum, sum of squares, min and max of integer values.
@@ -66,8 +68,8 @@ pub enum Value {
 /// A bidirectional flow being measured.
 #[derive(Clone, Debug)]
 pub struct Flow {
-    pub src: [u8; 4],
-    pub dst: [u8; 4],
+    pub src: IpAddr,
+    pub dst: IpAddr,
     pub src_port: u16,
     pub dst_port: u16,
     pub protocol: u8,
@@ -105,7 +107,7 @@ impl Flow {
     /// The first packet always counts as forward, even when the orientation
     /// inherited from the flow it continues says otherwise: V3 measured it
     /// before setting the orientation.
-    pub fn new(p: &PacketInfo, id: String, orientation: Option<([u8; 4], [u8; 4], u16, u16)>) -> Flow {
+    pub fn new(p: &PacketInfo, id: String, orientation: Option<(IpAddr, IpAddr, u16, u16)>) -> Flow {
         let (src, dst, src_port, dst_port) = orientation.unwrap_or((p.src, p.dst, p.src_port, p.dst_port));
         let mut f = Flow {
             src,

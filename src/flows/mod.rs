@@ -16,16 +16,18 @@ use std::io::{Read, Write};
 use crate::error::{Error, Result};
 use decode::Decoded;
 
-/// `--flow-timeout` and `--activity-timeout`, microseconds.
+/// `--flow-timeout` and `--activity-timeout` (microseconds), `--ipv6`.
 #[derive(Clone, Copy, Debug)]
 pub struct FlowOptions {
     pub flow_timeout: i64,
     pub activity_timeout: i64,
+    /// IPv6 packets go into flows too (V3 read IPv4 only).
+    pub ipv6: bool,
 }
 
 impl Default for FlowOptions {
     fn default() -> Self {
-        FlowOptions { flow_timeout: table::FLOW_TIMEOUT, activity_timeout: table::ACTIVITY_TIMEOUT }
+        FlowOptions { flow_timeout: table::FLOW_TIMEOUT, activity_timeout: table::ACTIVITY_TIMEOUT, ipv6: false }
     }
 }
 
@@ -33,10 +35,10 @@ impl Default for FlowOptions {
 #[derive(Debug, Default)]
 pub struct Summary {
     pub packets: u64,
-    /// IPv4 packets that went into flows.
+    /// IP packets that went into flows.
     pub decoded: u64,
-    /// Frames that carry no IPv4 (ARP, IPv6, ...).
-    pub not_ipv4: u64,
+    /// Frames that carry no IPv4 (ARP, ...; IPv6 without `--ipv6`).
+    pub not_ip: u64,
     /// Frames shorter than their own headers: skipped.
     pub short: u64,
     pub flows: u64,
@@ -66,12 +68,12 @@ pub fn extract<W: Write>(name: &str, input: Box<dyn Read + Send>, opts: FlowOpti
                 frame.number, frame.linktype
             )));
         }
-        match decode::decode(frame.linktype, frame.data, frame.micros) {
+        match decode::decode(frame.linktype, frame.data, frame.micros, opts.ipv6) {
             Decoded::Packet(p) => {
                 s.decoded += 1;
                 table.add(&p, &mut emit);
             }
-            Decoded::NotIpv4 => s.not_ipv4 += 1,
+            Decoded::NotIp => s.not_ip += 1,
             Decoded::Short => s.short += 1,
         }
         Ok(())

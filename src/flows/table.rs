@@ -3,6 +3,7 @@
 //! order they finish; memory grows with the flows open at once.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use super::decode::PacketInfo;
 use super::features::Flow;
@@ -12,14 +13,22 @@ pub const FLOW_TIMEOUT: i64 = 120_000_000;
 pub const ACTIVITY_TIMEOUT: i64 = 5_000_000;
 
 /// V3's key: the two endpoints ordered by a signed-byte comparison of the addresses.
-type Key = ([u8; 4], [u8; 4], u16, u16, u8);
+type Key = (IpAddr, IpAddr, u16, u16, u8);
+
+/// Java's comparison of two addresses' bytes (signed) decides which endpoint comes first in the key.
+fn signed_less_or_equal(a: &IpAddr, b: &IpAddr) -> bool {
+    let first_difference = |x: &[u8], y: &[u8]| x.iter().zip(y).find(|(a, b)| a != b).map(|(&a, &b)| (a as i8) < (b as i8));
+    let less = match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => first_difference(&a.octets(), &b.octets()),
+        (IpAddr::V6(a), IpAddr::V6(b)) => first_difference(&a.octets(), &b.octets()),
+        // Never one packet's two ends: a packet is IPv4 or IPv6.
+        _ => Some(a.is_ipv4()),
+    };
+    less.unwrap_or(true)
+}
 
 fn key_of(p: &PacketInfo) -> Key {
-    let forward = match p.src.iter().zip(&p.dst).find(|(a, b)| a != b) {
-        Some((&a, &b)) => (a as i8) < (b as i8),
-        None => true,
-    };
-    if forward {
+    if signed_less_or_equal(&p.src, &p.dst) {
         (p.src, p.dst, p.src_port, p.dst_port, p.protocol)
     } else {
         (p.dst, p.src, p.dst_port, p.src_port, p.protocol)
@@ -27,8 +36,7 @@ fn key_of(p: &PacketInfo) -> Key {
 }
 
 fn id_of(k: &Key) -> String {
-    use std::net::Ipv4Addr;
-    format!("{}-{}-{}-{}-{}", Ipv4Addr::from(k.0), Ipv4Addr::from(k.1), k.2, k.3, k.4)
+    format!("{}-{}-{}-{}-{}", k.0, k.1, k.2, k.3, k.4)
 }
 
 struct Open {
@@ -111,8 +119,8 @@ mod tests {
     fn packet(micros: i64, host: u8, to: u8, port: u16, fin: bool) -> PacketInfo {
         PacketInfo {
             micros,
-            src: [10, 0, 0, host],
-            dst: [10, 0, 0, to],
+            src: IpAddr::from([10, 0, 0, host]),
+            dst: IpAddr::from([10, 0, 0, to]),
             src_port: port,
             dst_port: 80,
             protocol: 6,
@@ -160,7 +168,7 @@ mod tests {
         table.add(&packet(121_000_500, 1, 2, 5000, false), &mut done);
         table.close_all(&mut done);
         assert_eq!(out.len(), 2);
-        assert_eq!((out[1].src, out[1].src_port), ([10, 0, 0, 1], 5000));
+        assert_eq!((out[1].src, out[1].src_port), (IpAddr::from([10, 0, 0, 1]), 5000));
         assert_eq!(out[0].id, out[1].id);
     }
 }

@@ -20,12 +20,11 @@ impl<W: Write> FlowWriter<W> {
     }
 
     pub fn write(&mut self, f: &Flow) -> Result<()> {
-        use std::net::Ipv4Addr;
         let mut rec: Vec<String> = vec![
             f.id.clone(),
-            Ipv4Addr::from(f.src).to_string(),
+            f.src.to_string(),
             f.src_port.to_string(),
-            Ipv4Addr::from(f.dst).to_string(),
+            f.dst.to_string(),
             f.dst_port.to_string(),
             f.protocol.to_string(),
             timestamp(f.start),
