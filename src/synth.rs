@@ -16,30 +16,8 @@ use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
 use crate::data::classes::ClassMap;
-use crate::data::schema::UNICAUCA_COLUMNS;
+use crate::data::schema::{UNICAUCA_APPS as APPS, UNICAUCA_COLUMNS};
 use crate::error::Result;
-
-/// `(ProtocolName, L7Protocol, rows in the full file)` from the data contract.
-pub const APPS: [(&str, u16, u64); 78] = [
-    ("GOOGLE", 126, 959110), ("HTTP", 7, 683734), ("HTTP_PROXY", 131, 623210), ("SSL", 91, 404883),
-    ("HTTP_CONNECT", 130, 317526), ("YOUTUBE", 124, 170781), ("AMAZON", 178, 86875),
-    ("MICROSOFT", 212, 54710), ("GMAIL", 122, 40260), ("WINDOWS_UPDATE", 147, 34471),
-    ("SKYPE", 125, 30657), ("FACEBOOK", 119, 29033), ("DROPBOX", 121, 25102), ("YAHOO", 70, 21268),
-    ("TWITTER", 120, 18259), ("CLOUDFLARE", 220, 14737), ("MSN", 68, 14478), ("CONTENT_FLASH", 40, 8589),
-    ("APPLE", 140, 7615), ("OFFICE_365", 219, 5941), ("WHATSAPP", 142, 4593), ("INSTAGRAM", 211, 2415),
-    ("WIKIPEDIA", 176, 2025), ("MS_ONE_DRIVE", 221, 1748), ("DNS", 5, 1695), ("IP_ICMP", 81, 1631),
-    ("NETFLIX", 133, 1560), ("APPLE_ITUNES", 145, 1287), ("SPOTIFY", 156, 1269), ("APPLE_ICLOUD", 143, 1200),
-    ("EBAY", 179, 1192), ("SSL_NO_CERT", 64, 856), ("GOOGLE_MAPS", 123, 807), ("EASYTAXI", 203, 705),
-    ("TEAMVIEWER", 148, 527), ("HTTP_DOWNLOAD", 60, 516), ("MQTT", 222, 302), ("TOR", 163, 276),
-    ("FTP_DATA", 175, 251), ("UBUNTUONE", 169, 249), ("NTP", 9, 135), ("SSH", 92, 102), ("EDONKEY", 36, 95),
-    ("WAZE", 135, 79), ("DEEZER", 210, 74), ("UNENCRYPED_JABBER", 67, 45), ("CITRIX_ONLINE", 139, 38),
-    ("UPNP", 153, 34), ("TIMMEU", 191, 34), ("TELEGRAM", 185, 33), ("FTP_CONTROL", 1, 25), ("TWITCH", 195, 24),
-    ("MSSQL", 114, 21), ("H323", 158, 21), ("CNN", 180, 20), ("LASTFM", 134, 18), ("CITRIX", 132, 17),
-    ("ORACLE", 167, 14), ("TEAMSPEAK", 162, 12), ("BGP", 13, 11), ("WHOIS_DAS", 170, 10), ("RTMP", 174, 10),
-    ("BITTORRENT", 37, 10), ("SKINNY", 164, 9), ("OPENSIGNAL", 201, 9), ("MAIL_IMAPS", 51, 9), ("OSCAR", 69, 7),
-    ("LOTUS_NOTES", 150, 6), ("SIMET", 200, 5), ("RADIUS", 146, 5), ("IP_OSPF", 85, 5), ("SNMP", 14, 4),
-    ("OPENVPN", 159, 4), ("STARCRAFT", 213, 3), ("QQ", 48, 2), ("SOCKS", 172, 1), ("NFS", 11, 1), ("99TAXI", 202, 1),
-];
 
 /// Rows in the full Unicauca file.
 pub const FULL_ROWS: u64 = 3_577_296;

@@ -258,3 +258,146 @@ fn flows_pipe_into_predict() {
     assert_eq!(h, vec!["Flow.ID", "predicted"]);
     assert_eq!(rows.len(), n, "one prediction per flow");
 }
+
+/// Whether nDPI's ndpiReader is here for the label tests: they are skipped
+/// without it, unless NTC_REQUIRE_NDPI is set (CI installs it).
+fn ndpi_reader() -> bool {
+    let found = std::process::Command::new("ndpiReader").arg("-h").output().is_ok();
+    if !found {
+        assert!(std::env::var_os("NTC_REQUIRE_NDPI").is_none(), "NTC_REQUIRE_NDPI is set but ndpiReader is not on the PATH (Debian: apt install libndpi-bin)");
+        eprintln!("skipped: ndpiReader is not on the PATH");
+    }
+    found
+}
+
+fn pcaps_of(root: &Path) -> Vec<PathBuf> {
+    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(root.join("pcaps"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e != "md"))
+        .collect();
+    pcaps.sort();
+    pcaps
+}
+
+#[test]
+fn ndpi_labels_of_548_real_captures_are_the_golden_files() {
+    let Some(root) = shared_flows() else { return };
+    if !ndpi_reader() {
+        return;
+    }
+    let (mut total, mut matched) = (0usize, 0usize);
+    let mut names = std::collections::HashSet::new();
+    let mut first_differences = Vec::new();
+    for pcap in pcaps_of(&root) {
+        let golden = root.join("golden").join(format!("{}.csv", pcap.file_name().unwrap().to_string_lossy()));
+        let (_, want) = read_csv(&std::fs::read_to_string(&golden).unwrap());
+        let out = ntc().args(["flows", "-q", "--labels", "ndpi"]).arg(&pcap).output().unwrap();
+        assert!(out.status.success(), "{}: {}", pcap.display(), String::from_utf8_lossy(&out.stderr));
+        let (_, got) = read_csv(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(got.len(), want.len(), "{}: flows written", pcap.display());
+        for (g, w) in got.iter().zip(&want) {
+            total += 1;
+            names.insert(w[86].clone());
+            if g[84..87] == w[84..87] {
+                matched += 1;
+            } else if first_differences.len() < 5 {
+                first_differences.push(format!("{} {}: {:?} vs {:?}", pcap.display(), g[0], &g[84..87], &w[84..87]));
+            }
+        }
+    }
+    assert!(names.len() > 100, "{} distinct names", names.len());
+    // Every flow's label matched the golden files' when this test was written.
+    assert_eq!(matched, total, "{first_differences:#?}");
+}
+
+#[test]
+fn labelled_flows_train_a_model_that_labels_flows() {
+    let Some(root) = shared_flows() else { return };
+    if !ndpi_reader() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.csv");
+    let mut csv = String::new();
+    for pcap in pcaps_of(&root).iter().step_by(2) {
+        let out = ntc().args(["flows", "-q", "--labels", "ndpi"]).arg(pcap).output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let rows = text.split_once('\n').unwrap();
+        if csv.is_empty() {
+            csv.push_str(rows.0);
+            csv.push('\n');
+        }
+        csv.push_str(rows.1);
+    }
+    std::fs::write(&train, &csv).unwrap();
+    let model = dir.path().join("m.cbor");
+    let fit = ntc().args(["train", "-q", "--no-proba"]).arg(&train).arg("-m").arg(&model).output().unwrap();
+    assert!(fit.status.success(), "{}", String::from_utf8_lossy(&fit.stderr));
+    let held_out = &pcaps_of(&root)[1];
+    let flows = ntc().args(["flows", "-q"]).arg(held_out).output().unwrap();
+    let n = String::from_utf8_lossy(&flows.stdout).lines().count() - 1;
+    let out = ntc().args(["predict", "-q", "-", "-m"]).arg(&model).write_stdin(flows.stdout).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(read_csv(&String::from_utf8_lossy(&out.stdout)).1.len(), n);
+}
+
+#[test]
+fn labels_from_stdin_or_gzip_are_the_files() {
+    let Some(root) = shared_flows() else { return };
+    if !ndpi_reader() {
+        return;
+    }
+    let pcap = root.join("pcaps/ntop_nDPI__android.pcap");
+    let from_file = ntc().args(["flows", "-q", "--labels", "ndpi"]).arg(&pcap).output().unwrap();
+    assert!(from_file.status.success(), "{}", String::from_utf8_lossy(&from_file.stderr));
+    let text = String::from_utf8_lossy(&from_file.stdout);
+    assert!(text.lines().skip(1).any(|l| !l.ends_with(",0,UNKNOWN")), "some flow is named");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &std::fs::read(&pcap).unwrap()).unwrap();
+    let gz = gz.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gz_file = dir.path().join("android.pcap.gz");
+    std::fs::write(&gz_file, &gz).unwrap();
+    let from_gz = ntc().args(["flows", "-q", "--labels", "ndpi"]).arg(&gz_file).output().unwrap();
+    assert_eq!(from_gz.stdout, from_file.stdout);
+    let from_stdin = ntc().args(["flows", "-q", "--labels", "ndpi", "-"]).write_stdin(gz).output().unwrap();
+    assert_eq!(from_stdin.stdout, from_file.stdout);
+}
+
+#[test]
+fn labels_need_ndpi_reader_and_a_capture() {
+    use predicates::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("dns.pcap");
+    std::fs::write(&f, pcap(1, &dns_exchange())).unwrap();
+    let out = dir.path().join("out.csv");
+    let empty_path = dir.path().join("bin");
+    std::fs::create_dir(&empty_path).unwrap();
+    ntc()
+        .env("PATH", &empty_path)
+        .args(["flows", "--labels", "ndpi"])
+        .arg(&f)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("ndpiReader, which is not on the PATH").and(predicates::str::contains("apt install libndpi-bin")));
+    assert!(!out.exists(), "nothing at -o");
+    if !ndpi_reader() {
+        return;
+    }
+    // Bytes that are no capture: ntc's own message, not ndpiReader's.
+    let not = dir.path().join("notes.txt");
+    std::fs::write(&not, "these are not packets\n").unwrap();
+    ntc()
+        .args(["flows", "--labels", "ndpi"])
+        .arg(&not)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("notes.txt: not a pcap or pcapng capture"));
+    assert!(!out.exists(), "nothing at -o");
+}

@@ -7,5 +7,5 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let input: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
-    let _ = ntc::flows::extract("fuzz.pcap", input, ntc::flows::FlowOptions::default(), std::io::sink());
+    let _ = ntc::flows::extract("fuzz.pcap", input, ntc::flows::FlowOptions::default(), None, std::io::sink());
 });

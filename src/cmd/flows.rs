@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use ntc::flows::{extract, FlowOptions};
+use ntc::flows::{extract, extract_labelled, FlowOptions};
 use ntc::io::{Named, Output};
 
 #[derive(clap::Args, Debug)]
@@ -19,6 +19,16 @@ pub struct Args {
     /// IPv6 packets go into flows too (V3 read IPv4 only, as the Unicauca file).
     #[arg(long)]
     pub ipv6: bool,
+    /// Fill the label columns: `ndpi` runs nDPI's ndpiReader (Debian: libndpi-bin) on the capture
+    /// and names each flow as the Unicauca file's were (ProtocolName, L7Protocol).
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub labels: Option<LabelSource>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabelSource {
+    /// nDPI's ndpiReader, as the dataset was labelled.
+    Ndpi,
 }
 
 pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
@@ -36,13 +46,18 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
         ipv6: a.ipv6,
     };
     let name = ntc::error::display_path(&a.capture);
-    let input: Box<dyn std::io::Read + Send> = if a.capture.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(&a.capture).map_err(|e| ntc::Error::input(format!("{name}: {e}")))?)
-    };
+    let stdin = a.capture.as_os_str() == "-";
     let mut out = Output::create(&a.output)?;
-    let s = extract(&name, input, opts, &mut out)?;
+    let s = if a.labels == Some(LabelSource::Ndpi) {
+        extract_labelled(&name, (!stdin).then_some(a.capture.as_path()), opts, &mut out)?
+    } else {
+        let input: Box<dyn std::io::Read + Send> = if stdin {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(&a.capture).map_err(|e| ntc::Error::input(format!("{name}: {e}")))?)
+        };
+        extract(&name, input, opts, None, &mut out)?
+    };
     out.commit()?;
     if let Some((packet, offset)) = s.truncated_at {
         eprintln!("ntc: warning: {name}: packet {packet} (at byte {offset}) is cut off: the capture ends inside it; flows up to it were written");

@@ -37,15 +37,23 @@ struct Interface {
 
 const BUFFER: usize = 1 << 20;
 
+/// The capture's bytes, gunzipped when they are gzip's; None when there are none.
+pub fn decompressed(input: Box<dyn Read + Send>) -> std::io::Result<Option<Box<dyn Read + Send>>> {
+    let mut input = BufReader::with_capacity(1 << 16, input);
+    let head = input.fill_buf()?;
+    if head.is_empty() {
+        return Ok(None);
+    }
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    Ok(Some(if gzip { Box::new(flate2::read::MultiGzDecoder::new(input)) } else { Box::new(input) }))
+}
+
 /// Calls `f` on every frame of the capture in `input`, in file order.
 pub fn for_each_frame(name: &str, input: Box<dyn Read + Send>, mut f: impl FnMut(&Frame) -> Result<()>) -> Result<Ending> {
-    let mut input = BufReader::with_capacity(1 << 16, input);
-    let head = input.fill_buf().map_err(|e| Error::input(format!("{name}: read error: {e}")))?;
-    if head.is_empty() {
+    let input = decompressed(input).map_err(|e| Error::input(format!("{name}: read error: {e}")))?;
+    let Some(input) = input else {
         return Err(Error::input(format!("{name}: empty input: not a capture")));
-    }
-    let input: Box<dyn Read + Send> =
-        if head.starts_with(&[0x1f, 0x8b]) { Box::new(flate2::read::MultiGzDecoder::new(input)) } else { Box::new(input) };
+    };
     let mut reader = match pcap_parser::create_reader(BUFFER, input) {
         Ok(r) => r,
         Err(PcapError::Eof) => return Err(Error::input(format!("{name}: empty input: not a capture"))),

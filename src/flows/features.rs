@@ -156,6 +156,11 @@ impl Flow {
         p.src == self.src
     }
 
+    /// Time of the flow's last packet, microseconds.
+    pub fn last_seen(&self) -> i64 {
+        self.last_seen
+    }
+
     pub fn packets(&self) -> u64 {
         self.fwd.n + self.bwd.n
     }

@@ -2,16 +2,20 @@
 //! Unicauca file (../shared/flows/README.md is the contract): read the
 //! capture ([`capture`]), decode each packet ([`decode`]), cut flows
 //! ([`table`]), measure them ([`features`]) and write them as rows of the
-//! Unicauca schema ([`writer`]). Streaming: memory grows with the flows
-//! open at once, not with the packets.
+//! Unicauca schema ([`writer`]), labelled by nDPI when asked ([`ndpi`]).
+//! Streaming: memory grows with the flows open at once, not with the
+//! packets.
 
 pub mod capture;
 pub mod decode;
 pub mod features;
+pub mod ndpi;
+pub mod ndpi_protocols;
 pub mod table;
 pub mod writer;
 
 use std::io::{Read, Write};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use decode::Decoded;
@@ -47,15 +51,23 @@ pub struct Summary {
     pub truncated_at: Option<(u64, u64)>,
 }
 
-/// Reads the capture `input` (named `name` in messages) and writes its flows to `out`.
-pub fn extract<W: Write>(name: &str, input: Box<dyn Read + Send>, opts: FlowOptions, out: W) -> Result<Summary> {
+/// Reads the capture `input` (named `name` in messages) and writes its
+/// flows to `out`, with nDPI's labels when `labels` holds its flows.
+pub fn extract<W: Write>(
+    name: &str,
+    input: Box<dyn Read + Send>,
+    opts: FlowOptions,
+    labels: Option<&ndpi::NdpiFlows>,
+    out: W,
+) -> Result<Summary> {
     let mut w = writer::FlowWriter::new(out)?;
     let mut table = table::FlowTable::new(opts.flow_timeout, opts.activity_timeout);
     let mut s = Summary::default();
     let mut failed: Option<Error> = None;
     let mut emit = |flow: features::Flow| {
         if failed.is_none() {
-            if let Err(e) = w.write(&flow) {
+            let label = labels.map(|l| l.label(&flow));
+            if let Err(e) = w.write(&flow, label.as_ref()) {
                 failed = Some(e);
             }
         }
@@ -87,4 +99,40 @@ pub fn extract<W: Write>(name: &str, input: Box<dyn Read + Send>, opts: FlowOpti
     s.truncated_at = ending.truncated_at;
     w.finish()?;
     Ok(s)
+}
+
+/// [`extract`] with nDPI's labels (`--labels ndpi`): ndpiReader reads the
+/// capture at `path` first. A capture from stdin (`path` None) or
+/// gzip-compressed is first written out, uncompressed, to a temporary file
+/// that both read.
+pub fn extract_labelled<W: Write>(name: &str, path: Option<&Path>, opts: FlowOptions, out: W) -> Result<Summary> {
+    let open = |p: &Path| -> Result<Box<dyn Read + Send>> {
+        Ok(Box::new(std::fs::File::open(p).map_err(|e| Error::input(format!("{name}: {e}")))?))
+    };
+    let gzipped = |p: &Path| -> Result<bool> {
+        let mut head = [0u8; 2];
+        let n = open(p)?.read(&mut head).map_err(|e| Error::input(format!("{name}: read error: {e}")))?;
+        Ok(head[..n] == [0x1f, 0x8b])
+    };
+    let spool;
+    let path = match path {
+        Some(p) if !gzipped(p)? => p,
+        _ => {
+            let input = match path {
+                Some(p) => open(p)?,
+                None => Box::new(std::io::stdin()),
+            };
+            spool = tempfile::NamedTempFile::new()?;
+            if let Some(mut bytes) = capture::decompressed(input).map_err(|e| Error::input(format!("{name}: read error: {e}")))? {
+                std::io::copy(&mut bytes, &mut spool.as_file()).map_err(|e| Error::input(format!("{name}: read error: {e}")))?;
+            }
+            spool.path()
+        }
+    };
+    let labels = match ndpi::NdpiFlows::read(name, path) {
+        Ok(l) => l,
+        // A capture ntc cannot read either: ntc's message says where.
+        Err(e) => return extract(name, open(path)?, opts, None, std::io::sink()).and(Err(e)),
+    };
+    extract(name, open(path)?, opts, Some(&labels), out)
 }

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use super::features::{Flow, Value};
+use super::ndpi::Label;
 use crate::data::schema::UNICAUCA_COLUMNS;
 use crate::error::Result;
 
@@ -19,7 +20,8 @@ impl<W: Write> FlowWriter<W> {
         Ok(FlowWriter { out, rows: 0 })
     }
 
-    pub fn write(&mut self, f: &Flow) -> Result<()> {
+    /// Writes `f`, with its label columns when it has a label.
+    pub fn write(&mut self, f: &Flow, label: Option<&Label>) -> Result<()> {
         let mut rec: Vec<String> = vec![
             f.id.clone(),
             f.src.to_string(),
@@ -33,7 +35,10 @@ impl<W: Write> FlowWriter<W> {
             Value::Int(i) => i.to_string(),
             Value::Real(x) => format!("{x:?}"),
         }));
-        rec.extend(["".to_string(), "".to_string(), "".to_string()]);
+        match label {
+            Some(l) => rec.extend(["BENIGN".to_string(), l.id.to_string(), l.name.clone()]),
+            None => rec.extend(["".to_string(), "".to_string(), "".to_string()]),
+        }
         self.out.write_record(&rec).map_err(anyhow::Error::from)?;
         self.rows += 1;
         Ok(())
