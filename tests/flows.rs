@@ -28,12 +28,7 @@ fn same(a: &str, b: &str) -> bool {
 #[test]
 fn the_golden_flows_of_548_real_captures() {
     let Some(root) = shared_flows() else { return };
-    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(root.join("pcaps"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e != "md"))
-        .collect();
-    pcaps.sort();
+    let pcaps = pcaps_of(&root);
     assert!(pcaps.len() >= 548, "{} captures", pcaps.len());
     let (mut total, mut matched) = (0usize, 0usize);
     let mut first_differences = Vec::new();

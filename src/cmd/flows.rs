@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use ntc::flows::{extract, extract_labelled, FlowOptions};
+use ntc::flows::{extract, extract_labelled, open_capture, FlowOptions};
 use ntc::io::{Named, Output};
 
 #[derive(clap::Args, Debug)]
@@ -46,17 +46,11 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
         ipv6: a.ipv6,
     };
     let name = ntc::error::display_path(&a.capture);
-    let stdin = a.capture.as_os_str() == "-";
+    let path = (a.capture.as_os_str() != "-").then_some(a.capture.as_path());
     let mut out = Output::create(&a.output)?;
-    let s = if a.labels == Some(LabelSource::Ndpi) {
-        extract_labelled(&name, (!stdin).then_some(a.capture.as_path()), opts, &mut out)?
-    } else {
-        let input: Box<dyn std::io::Read + Send> = if stdin {
-            Box::new(std::io::stdin())
-        } else {
-            Box::new(std::fs::File::open(&a.capture).map_err(|e| ntc::Error::input(format!("{name}: {e}")))?)
-        };
-        extract(&name, input, opts, None, &mut out)?
+    let s = match a.labels {
+        Some(LabelSource::Ndpi) => extract_labelled(&name, path, opts, &mut out)?,
+        None => extract(&name, open_capture(&name, path)?, opts, None, &mut out)?,
     };
     out.commit()?;
     if let Some((packet, offset)) = s.truncated_at {

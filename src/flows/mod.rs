@@ -101,14 +101,20 @@ pub fn extract<W: Write>(
     Ok(s)
 }
 
+/// The capture at `path`, or stdin when None (`name` names it in messages).
+pub fn open_capture(name: &str, path: Option<&Path>) -> Result<Box<dyn Read + Send>> {
+    Ok(match path {
+        Some(p) => Box::new(std::fs::File::open(p).map_err(|e| Error::input(format!("{name}: {e}")))?),
+        None => Box::new(std::io::stdin()),
+    })
+}
+
 /// [`extract`] with nDPI's labels (`--labels ndpi`): ndpiReader reads the
 /// capture at `path` first. A capture from stdin (`path` None) or
 /// gzip-compressed is first written out, uncompressed, to a temporary file
 /// that both read.
 pub fn extract_labelled<W: Write>(name: &str, path: Option<&Path>, opts: FlowOptions, out: W) -> Result<Summary> {
-    let open = |p: &Path| -> Result<Box<dyn Read + Send>> {
-        Ok(Box::new(std::fs::File::open(p).map_err(|e| Error::input(format!("{name}: {e}")))?))
-    };
+    let open = |p: &Path| open_capture(name, Some(p));
     let gzipped = |p: &Path| -> Result<bool> {
         let mut head = [0u8; 2];
         let n = open(p)?.read(&mut head).map_err(|e| Error::input(format!("{name}: read error: {e}")))?;
@@ -118,10 +124,7 @@ pub fn extract_labelled<W: Write>(name: &str, path: Option<&Path>, opts: FlowOpt
     let path = match path {
         Some(p) if !gzipped(p)? => p,
         _ => {
-            let input = match path {
-                Some(p) => open(p)?,
-                None => Box::new(std::io::stdin()),
-            };
+            let input = open_capture(name, path)?;
             spool = tempfile::NamedTempFile::new()?;
             if let Some(mut bytes) = capture::decompressed(input).map_err(|e| Error::input(format!("{name}: read error: {e}")))? {
                 std::io::copy(&mut bytes, &mut spool.as_file()).map_err(|e| Error::input(format!("{name}: read error: {e}")))?;
