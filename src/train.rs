@@ -17,6 +17,7 @@ use crate::features::{categorical, Columns, FeaturePlan, Preprocessor, Source, T
 use crate::metrics::Metrics;
 use crate::model::{Model, TrainingInfo};
 use crate::progress::{note, Progress};
+use crate::svm::multiclass::PairTime;
 use crate::svm::{Gamma, SvcParams, SvmModel};
 use crate::tune::{self, Oversample, TuneData, TuneSpec, Tuned};
 
@@ -75,6 +76,8 @@ pub struct TrainRequest {
     /// Also write the sampled training rows (features and label, no identifiers) as CSV.
     pub sample_out: Option<PathBuf>,
     pub quiet: bool,
+    /// `-v`: print where the time went, step by step (stderr; `-q` wins).
+    pub verbose: bool,
 }
 
 /// `--tune`: what to search, on how many rows.
@@ -96,28 +99,41 @@ pub struct Trained {
 /// Trains a model; progress and a summary go to stderr unless quiet.
 pub fn train(req: &TrainRequest) -> Result<Trained> {
     let started = Instant::now();
+    let mut phases = Phases::new();
     let name = display_path(&req.csv);
     let mut columns = choose_columns(req, &name)?;
     refuse_what_cannot_be_held(req, &columns)?;
     let labels = read_labels(req, &name)?;
     let classes = Classes::of(req, &name, &labels.labels)?;
+    phases.lap("read the labels (first pass over the file)");
     let shape = fit_shape(req, &columns, labels.labels.len());
     let rows = sample_rows(req, &labels.labels, &classes, &shape)?;
     let kinds = column_kinds(req, &name, &columns, &labels.labels)?;
+    phases.lap("choose the rows and columns");
     let data = read_features(req, &name, &kinds, rows.as_deref(), &labels.labels)?;
     let y = of_rows(&classes.of_row, rows.as_deref());
     let plan = feature_plan(req, &kinds, &data.cols, &mut columns.dropped);
+    phases.lap(&format!("read the features of {} rows (second pass)", crate::text::thousands(y.len() as u64)));
     let sample = req.sample_out.as_deref().map(|path| write_sample(path, &data.cols, &plan, &req.label, &data.labels)).transpose()?;
     note_duplicates(req, &labels.labels);
     let groups = labels.labels.group.as_deref().map(|g| of_rows(g, rows.as_deref()));
     let mut choice = Choice { svc: req.svc.clone(), transform: req.transform, oversample: req.oversample };
     choice.svc.cache_mb = kernel_cache(req, &shape, y.len());
+    if sample.is_some() {
+        phases.lap("write --sample-out");
+    }
     let tuned = match &req.tune {
         Some(t) => Some(tune_parameters(req, t, &data.cols, &plan, &y, groups.as_deref(), &classes.names, &mut choice)?),
         None => None,
     };
-    let fitted = fit(req, &data.cols, &plan, &y, &classes.names, &choice, &mut columns.dropped)?;
+    if tuned.is_some() {
+        phases.lap("tune (cross-validation)");
+    }
+    let fitted = fit(req, &data.cols, &plan, &y, &classes.names, &choice, &mut columns.dropped, &mut phases)?;
+    let pair_times = fitted.pair_times.clone();
     let model = describe(req, labels, classes, &data.cols, &y, fitted, &choice, tuned.as_ref(), columns.dropped);
+    phases.lap("model card (training profile for drift)");
+    note(!req.verbose || req.quiet, phases.to_text(&pair_times, &model.classes));
     note(
         req.quiet,
         format!(
@@ -459,6 +475,57 @@ struct Fitted {
     svm: SvmModel,
     training_metrics: Metrics,
     imputed_cells: u64,
+    pair_times: Vec<PairTime>,
+}
+
+/// Wall time of each step of a training run, for `train -v`.
+struct Phases {
+    last: Instant,
+    steps: Vec<(String, f64)>,
+}
+
+impl Phases {
+    fn new() -> Phases {
+        Phases { last: Instant::now(), steps: Vec::new() }
+    }
+
+    /// Ends a step: the time since the previous one goes to `name`.
+    fn lap(&mut self, name: &str) {
+        let now = Instant::now();
+        self.steps.push((name.to_string(), (now - self.last).as_secs_f64()));
+        self.last = now;
+    }
+
+    /// The steps, then each pair's solve and calibration times (pairs run in parallel: their
+    /// times add up to more than the fit's wall time).
+    fn to_text(&self, pairs: &[PairTime], classes: &[String]) -> String {
+        let total: f64 = self.steps.iter().map(|s| s.1).sum();
+        let mut out = String::from("where the time went (wall seconds):\n");
+        for (name, secs) in &self.steps {
+            out.push_str(&format!("  {name:<52} {secs:>9.2} s  {:>5.1}%\n", 100.0 * secs / total.max(1e-12)));
+        }
+        out.push_str(&format!("  {:<52} {total:>9.2} s\n", "total"));
+        let solve: f64 = pairs.iter().map(|p| p.solve_seconds).sum();
+        let calibration: f64 = pairs.iter().map(|p| p.calibration_seconds).sum();
+        out.push_str(&format!(
+            "  pairs ({} on {} threads): solve {solve:.2} s, calibration {calibration:.2} s of their summed time\n",
+            pairs.len(),
+            rayon::current_num_threads()
+        ));
+        for p in pairs {
+            out.push_str(&format!(
+                "    {} - {}: {} rows, {} iterations, solve {:.2} s, calibration {:.2} s\n",
+                classes[p.a],
+                classes[p.b],
+                crate::text::thousands(p.rows as u64),
+                crate::text::thousands(p.iterations),
+                p.solve_seconds,
+                p.calibration_seconds
+            ));
+        }
+        out.pop();
+        out
+    }
 }
 
 fn fit(
@@ -469,9 +536,11 @@ fn fit(
     classes: &[String],
     choice: &Choice,
     dropped: &mut Vec<(String, String)>,
+    phases: &mut Phases,
 ) -> Result<Fitted> {
     let k = classes.len();
     let (pre, xs, summary) = Preprocessor::fit(cols, plan, choice.transform)?;
+    phases.lap("transform and scale the features");
     for c in &summary.constant {
         dropped.push((c.clone(), "constant in the training rows".into()));
     }
@@ -481,17 +550,19 @@ fn fit(
         &format!("fitting RBF SVM on {} rows x {d} features ({k} classes, {} pairs)", y.len(), k * (k - 1) / 2),
         req.quiet,
     );
-    let svm = match choice.oversample {
-        Oversample::None => SvmModel::fit(&xs, d, y, k, &choice.svc)?,
+    let (svm, pair_times) = match choice.oversample {
+        Oversample::None => SvmModel::fit_timed(&xs, d, y, k, &choice.svc)?,
         Oversample::Smote => {
             let (xo, yo) = tune::smote::oversample(&xs, d, y, k, choice.svc.seed);
-            SvmModel::fit(&xo, d, &yo, k, &choice.svc)?
+            SvmModel::fit_timed(&xo, d, &yo, k, &choice.svc)?
         }
     };
     drop(spin);
+    phases.lap(if choice.svc.probability { "fit the SVM pairs, with calibration" } else { "fit the SVM pairs" });
     let pred = svm.predict(&xs, false);
     let training_metrics = Metrics::from_pairs(y, &pred.class, classes);
-    Ok(Fitted { pre, svm, training_metrics, imputed_cells: summary.imputed_cells })
+    phases.lap("training accuracy (predict the training rows)");
+    Ok(Fitted { pre, svm, training_metrics, imputed_cells: summary.imputed_cells, pair_times })
 }
 
 /// The model and its card.

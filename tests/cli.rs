@@ -44,6 +44,26 @@ fn quiet_train_prints_nothing() {
 }
 
 #[test]
+fn verbose_train_says_where_the_time_went_and_changes_no_byte() {
+    let t = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, verbose) = (dir.path().join("plain.cbor"), dir.path().join("verbose.cbor"));
+    ntc().args(["train", "-q", "--max-rows", "800", "-m"]).arg(&plain).arg(&t.train).assert().success();
+    let out = ntc().args(["train", "-v", "--max-rows", "800", "-m"]).arg(&verbose).arg(&t.train).output().unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "stdout stays clean");
+    let err = String::from_utf8_lossy(&out.stderr);
+    for step in ["where the time went", "read the labels", "read the features of 800 rows", "transform and scale", "fit the SVM pairs, with calibration", "model card", "total"] {
+        assert!(err.contains(step), "{step}: {err}");
+    }
+    // One line per pair of the five classes, with its solve and calibration times.
+    assert_eq!(err.lines().filter(|l| l.contains(" rows, ") && l.contains("calibration")).count(), 10, "{err}");
+    assert_eq!(std::fs::read(&plain).unwrap(), std::fs::read(&verbose).unwrap(), "timings are never stored");
+    // -q wins.
+    ntc().args(["train", "-q", "-v", "--max-rows", "300", "-m"]).arg(dir.path().join("q.cbor")).arg(&t.train).assert().success().stderr("");
+}
+
+#[test]
 fn same_seed_gives_byte_identical_models() {
     let t = trained();
     let dir = tempfile::tempdir().unwrap();

@@ -100,6 +100,10 @@ pub struct Args {
     /// Also write the rows trained on (features as read, and the label) to this CSV.
     #[arg(long)]
     pub sample_out: Option<PathBuf>,
+    /// Print where the time went: each step (reading, sampling, transform, tuning, fit,
+    /// calibration, model card) and each pair's solve and calibration times, on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// Training reads its input more than once (labels first, then the sampled
@@ -211,6 +215,7 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
         memory_mb: a.memory.max(1),
         sample_out: a.sample_out,
         quiet,
+        verbose: a.verbose,
     };
     let mut model_out = Output::create(&a.model)?;
     let trained = train(&req)?;

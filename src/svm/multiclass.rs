@@ -52,9 +52,26 @@ pub struct SvmModel {
 
 const PLATT_FOLDS: usize = 5;
 
+/// Where one pair's fitting time went (for `train -v`; never stored in the model).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairTime {
+    pub a: usize,
+    pub b: usize,
+    pub rows: usize,
+    pub solve_seconds: f64,
+    /// The internal cross-validation fits of Platt scaling (0 without probabilities).
+    pub calibration_seconds: f64,
+    pub iterations: u64,
+}
+
 impl SvmModel {
     /// Trains on `x` (row-major `n x d`, already scaled) with class indices `y` in `0..k`.
     pub fn fit(x: &[f64], d: usize, y: &[usize], k: usize, params: &SvcParams) -> Result<SvmModel> {
+        Self::fit_timed(x, d, y, k, params).map(|(m, _)| m)
+    }
+
+    /// [`SvmModel::fit`], with each pair's fitting times.
+    pub fn fit_timed(x: &[f64], d: usize, y: &[usize], k: usize, params: &SvcParams) -> Result<(SvmModel, Vec<PairTime>)> {
         let n = y.len();
         if n == 0 || x.len() != n * d {
             return Err(Error::input("no training rows"));
@@ -79,7 +96,7 @@ impl SvmModel {
         let threads = rayon::current_num_threads().max(1);
         let cache_bytes = params.cache_mb * (1 << 20) / threads.min(pair_list.len().max(1));
 
-        let trained: Vec<(Vec<usize>, PairModel)> = pair_list
+        let trained: Vec<(Vec<usize>, PairModel, PairTime)> = pair_list
             .par_iter()
             .enumerate()
             .map(|(p, &(a, b))| {
@@ -87,13 +104,24 @@ impl SvmModel {
                 let sub = gather(x, d, &idx);
                 let ys: Vec<i8> = idx.iter().map(|&i| if y[i] == a { 1 } else { -1 }).collect();
                 let cs: Vec<f64> = ys.iter().map(|&v| if v > 0 { class_c[a] } else { class_c[b] }).collect();
+                let started = std::time::Instant::now();
                 let sol = solve(&sub, d, gamma, &ys, &cs, params.eps, cache_bytes);
+                let solve_seconds = started.elapsed().as_secs_f64();
+                let started = std::time::Instant::now();
                 let platt = params.probability.then(|| {
                     let seed = params.seed ^ (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     let dec = cv_decisions(&sub, d, &ys, &cs, gamma, params.eps, cache_bytes, seed);
                     let pos: Vec<bool> = ys.iter().map(|&v| v > 0).collect();
                     sigmoid_train(&dec, &pos)
                 });
+                let time = PairTime {
+                    a,
+                    b,
+                    rows: idx.len(),
+                    solve_seconds,
+                    calibration_seconds: if params.probability { started.elapsed().as_secs_f64() } else { 0.0 },
+                    iterations: sol.iterations as u64,
+                };
                 let mut global = Vec::new();
                 let mut coef = Vec::new();
                 for (t, &cf) in sol.coef.iter().enumerate() {
@@ -112,13 +140,14 @@ impl SvmModel {
                     objective: sol.objective,
                     iterations: sol.iterations as u64,
                 };
-                (global, pm)
+                (global, pm, time)
             })
             .collect();
+        let times: Vec<PairTime> = trained.iter().map(|t| t.2.clone()).collect();
 
         // The union of support vectors, grouped by class (then training-row
         // order), so that a pair's support vectors lie in two contiguous ranges.
-        let mut union: Vec<usize> = trained.iter().flat_map(|(g, _)| g.iter().copied()).collect();
+        let mut union: Vec<usize> = trained.iter().flat_map(|(g, _, _)| g.iter().copied()).collect();
         union.sort_unstable_by_key(|&g| (y[g], g));
         union.dedup();
         let mut position = BTreeMap::new();
@@ -134,12 +163,12 @@ impl SvmModel {
         }
         let pairs = trained
             .into_iter()
-            .map(|(global, mut pm)| {
+            .map(|(global, mut pm, _)| {
                 pm.sv = global.iter().map(|g| position[g]).collect();
                 pm
             })
             .collect();
-        Ok(SvmModel { n_classes: k, n_features: d, gamma, c: params.c, class_c, support_vectors, sv_class_start, pairs })
+        Ok((SvmModel { n_classes: k, n_features: d, gamma, c: params.c, class_c, support_vectors, sv_class_start, pairs }, times))
     }
 
     pub fn n_support_vectors(&self) -> usize {
