@@ -1,49 +1,34 @@
-"""The Python way to label a flow CSV: polars + scikit-learn.
+"""The Python way to label a flow CSV: polars + scikit-learn (or, with
+--intelex, scikit-learn-intelex's SVC), prepared as ntc prepares (bench/prep.py).
 
-  sklearn_predict.py fit SAMPLE.csv MODEL.pkl          train StandardScaler + SVC on ntc's sample
-  sklearn_predict.py predict MODEL.pkl IN.csv OUT.csv  read, predict, write every input column + predicted
+  sklearn_predict.py fit SAMPLE.csv MODEL.pkl [--intelex]   StandardScaler + SVC(C 10, gamma scale) on ntc's sample
+  sklearn_predict.py predict MODEL.pkl IN.csv OUT.csv       read, predict, write every input column + predicted
 """
 import pickle
 import sys
 
-import numpy as np
 import polars as pl
 
-from sklearn_svc import EXCLUDED, category
+from prep import Prep, read
+from sklearn_svc import svc_class
 
 
-def prepare(df, feats, lo, hi, med):
-    x = df.select([pl.col(c).cast(pl.Float64, strict=False) for c in feats]).to_numpy()
-    x = np.where(np.isposinf(x), hi, x)
-    x = np.where(np.isneginf(x), lo, x)
-    return np.where(np.isnan(x), med, x)
-
-
-def fit(sample, out):
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import SVC
-
-    df = pl.read_csv(sample, infer_schema_length=0)
-    feats = [c for c in df.columns if c not in EXCLUDED]
-    x = df.select([pl.col(c).cast(pl.Float64, strict=False) for c in feats]).to_numpy()
-    finite = np.where(np.isfinite(x), x, np.nan)
-    lo, hi, med = np.nanmin(finite, 0), np.nanmax(finite, 0), np.nanmedian(finite, 0)
-    keep = ~((lo == hi) & np.all(np.isfinite(x), 0))
-    feats = [f for f, k in zip(feats, keep) if k]
-    lo, hi, med = lo[keep], hi[keep], med[keep]
-    x = prepare(df, feats, lo, hi, med)
-    y = [category(v) for v in df["ProtocolName"].to_list()]
-    scaler = StandardScaler().fit(x)
-    svc = SVC(C=10.0, gamma="scale").fit(scaler.transform(x), y)
-    pickle.dump((feats, lo, hi, med, scaler, svc), open(out, "wb"))
+def fit(sample, out, intelex):
+    df, y = read(sample)
+    prep = Prep(df)
+    svc = svc_class(intelex)(C=10.0, gamma="scale").fit(prep(df), y)
+    pickle.dump((prep, svc), open(out, "wb"))
 
 
 def predict(model, inp, out):
-    feats, lo, hi, med, scaler, svc = pickle.load(open(model, "rb"))
+    prep, svc = pickle.load(open(model, "rb"))
     df = pl.read_csv(inp, infer_schema_length=0)
-    pred = svc.predict(scaler.transform(prepare(df, feats, lo, hi, med)))
+    pred = svc.predict(prep(df))
     df.with_columns(pl.Series("predicted", pred)).write_csv(out)
 
 
 if __name__ == "__main__":
-    {"fit": lambda: fit(*sys.argv[2:4]), "predict": lambda: predict(*sys.argv[2:5])}[sys.argv[1]]()
+    if sys.argv[1] == "fit":
+        fit(sys.argv[2], sys.argv[3], "--intelex" in sys.argv)
+    else:
+        predict(*sys.argv[2:5])

@@ -1,12 +1,14 @@
-"""ntc against scikit-learn, same rows, same run: fit time at several training
-sizes and predict throughput (CSV in, labelled CSV out), medians of --runs.
+"""ntc against scikit-learn and scikit-learn-intelex (oneDAL), same rows, same
+run: fit time at several training sizes (C 10, gamma scale, no probabilities),
+a fit with train's defaults and probabilities, and predict throughput (CSV in,
+labelled CSV out), medians of --runs.
 
 ntc's times are whole processes (`ntc train`, `ntc predict`: reading, writing and
 all). scikit-learn's fit time is `StandardScaler` + `SVC.fit` alone; its predict
 time is a whole Python process (polars reads the CSV, scikit-learn predicts,
 polars writes the labelled CSV), which is what a user would run instead.
 
-usage: speed.py NTC_BINARY DATA_DIR [--sizes 5000,10000,20000,40000] [--runs 3] [--predict-rows 200000]
+usage: speed.py NTC_BINARY DATA_DIR [--sizes 5000,10000,20000,40000] [--runs 3] [--predict-rows 200000] [--defaults-rows 20000]
 """
 import argparse
 import json
@@ -33,6 +35,7 @@ def main():
     ap.add_argument("--sizes", default="5000,10000,20000,40000")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--predict-rows", type=int, default=200000)
+    ap.add_argument("--defaults-rows", type=int, default=20000, help="rows of the fit with train's defaults (0: none)")
     a = ap.parse_args()
     ntc, d = a.ntc, Path(a.data)
     d.mkdir(parents=True, exist_ok=True)
@@ -40,44 +43,69 @@ def main():
     subprocess.run([ntc, "synth", "-q", "--rows", "100000", "--seed", "1", "-o", train], check=True)
     subprocess.run([ntc, "synth", "-q", "--rows", "20000", "--seed", "2", "-o", test], check=True)
 
+    peers = [("sklearn", []), ("intelex", ["--intelex"])]
     print("## fit (synth --rows 100000 --seed 1, sampled with --max-rows N --seed 42; test synth --rows 20000 --seed 2)")
-    print(f"runs per cell: {a.runs}; C=10, gamma=scale; ntc --no-proba vs SVC(probability=False)")
-    print(f"{'rows':>7} {'ntc s':>8} {'sklearn s':>10} {'ratio':>7} {'ntc acc':>8} {'sk acc':>8} {'agree':>8}")
+    print(f"runs per cell: {a.runs}, medians; C=10, gamma=scale, no probabilities; ntc: whole `ntc train` process;")
+    print("peers: StandardScaler + SVC.fit (scikit-learn, libsvm; scikit-learn-intelex, oneDAL); ratio: peer s / ntc s")
+    print(f"{'rows':>7} {'ntc s':>8} {'sklearn s':>10} {'intelex s':>10} {'sk/ntc':>7} {'ix/ntc':>7} "
+          f"{'ntc acc':>8} {'sk acc':>8} {'ix acc':>8} {'agree ix':>9}")
     for n in [int(s) for s in a.sizes.split(",")]:
-        model, sample = d / f"ntc_{n}.cbor", d / f"sample_{n}.csv"
-        ntc_times, sk_times = [], []
-        for _ in range(a.runs):
-            ntc_times.append(timed([ntc, "train", "-q", "--no-proba", "--max-rows", str(n), "--seed", "42",
-                                    "--c", "10", "--gamma", "scale", "--transform", "none", "--class-weight", "none",
-                                    "-m", model, "--sample-out", sample, train]))
-            out = d / f"sklearn_{n}.json"
-            subprocess.run([PY, HERE / "sklearn_svc.py", sample, test, out], check=True)
-            sk_times.append(json.load(open(out))["fit_seconds"])
-        pred = d / f"ntc_pred_{n}.csv"
-        with open(pred, "w") as f:
-            subprocess.run([ntc, "predict", "-q", "--keep", "none", "-m", model, test], check=True, stdout=f)
-        ntc_pred = [l.strip() for l in open(pred).readlines()[1:]]
-        sk = json.load(open(d / f"sklearn_{n}.json"))
-        truth, skp = sk["truth"], sk["predicted"]
-        acc = lambda p: sum(x == y for x, y in zip(p, truth)) / len(truth)
-        agree = sum(x == y for x, y in zip(ntc_pred, skp)) / len(skp)
-        tn, ts = statistics.median(ntc_times), statistics.median(sk_times)
-        print(f"{n:>7} {tn:>8.2f} {ts:>10.2f} {ts / tn:>6.2f}x {acc(ntc_pred):>8.4f} {acc(skp):>8.4f} {100 * agree:>7.2f}%")
+        fit_row(a, ntc, d, train, test, n, peers, [], ["--c", "10", "--gamma", "scale", "--transform", "none", "--no-proba"], "C10")
+    if a.defaults_rows:
+        n = a.defaults_rows
+        print()
+        print(f"## fit with train's defaults (log, C 512, gamma 2^-9, probabilities), {n} rows; peers with probability=True")
+        print(f"{'rows':>7} {'ntc s':>8} {'sklearn s':>10} {'intelex s':>10} {'sk/ntc':>7} {'ix/ntc':>7} "
+              f"{'ntc acc':>8} {'sk acc':>8} {'ix acc':>8} {'agree ix':>9}")
+        fit_row(a, ntc, d, train, test, n, peers, ["--c", "512", "--gamma", "0.001953125", "--transform", "log", "--proba"], [], "defaults")
 
     print()
-    print(f"## predict ({a.predict_rows} rows of synth --seed 3, model trained on 20,000 rows)")
+    print(f"## predict ({a.predict_rows} rows of synth --seed 3, model trained on 20,000 rows, C 10, gamma scale)")
     big = d / "predict_input.csv"
     subprocess.run([ntc, "synth", "-q", "--rows", str(a.predict_rows), "--seed", "3", "-o", big], check=True)
-    model = d / "ntc_20000.cbor"
-    subprocess.run([PY, HERE / "sklearn_predict.py", "fit", d / "sample_20000.csv", d / "sklearn_20000.pkl"], check=True)
-    ntc_t, sk_t = [], []
+    model = d / "ntc_C10_20000.cbor"
+    times = {"ntc": []}
+    for name, flags in peers:
+        subprocess.run([PY, HERE / "sklearn_predict.py", "fit", d / "sample_C10_20000.csv", d / f"{name}_20000.pkl"] + flags, check=True)
+        times[name] = []
     for _ in range(a.runs):
-        ntc_t.append(timed([ntc, "predict", "-q", "-m", model, "-o", d / "ntc_labelled.csv", big]))
-        sk_t.append(timed([PY, HERE / "sklearn_predict.py", "predict", d / "sklearn_20000.pkl", big, d / "sk_labelled.csv"]))
-    tn, ts = statistics.median(ntc_t), statistics.median(sk_t)
-    print(f"ntc predict:     {tn:8.2f} s  {a.predict_rows / tn:>10.0f} rows/s")
-    print(f"python+sklearn:  {ts:8.2f} s  {a.predict_rows / ts:>10.0f} rows/s")
-    print(f"ratio (rows/s):  {ts / tn:.1f}x")
+        times["ntc"].append(timed([ntc, "predict", "-q", "-m", model, "-o", d / "ntc_labelled.csv", big]))
+        for name, _ in peers:
+            times[name].append(timed([PY, HERE / "sklearn_predict.py", "predict", d / f"{name}_20000.pkl", big, d / f"{name}_labelled.csv"]))
+    tn = statistics.median(times["ntc"])
+    print(f"ntc predict:              {tn:8.2f} s  {a.predict_rows / tn:>10.0f} rows/s")
+    for name, _ in peers:
+        ts = statistics.median(times[name])
+        print(f"python+polars+{name:<8}: {ts:8.2f} s  {a.predict_rows / ts:>10.0f} rows/s  ntc {ts / tn:.2f}x")
+
+
+def fit_row(a, ntc, d, train, test, n, peers, peer_flags, ntc_flags, tag):
+    """One row of a fit table: ntc and each peer on the same sampled rows, medians of --runs."""
+    model, sample = d / f"ntc_{tag}_{n}.cbor", d / f"sample_{tag}_{n}.csv"
+    ntc_times, peer_times = [], {p: [] for p, _ in peers}
+    if not ntc_flags:
+        ntc_flags = []
+    for _ in range(a.runs):
+        ntc_times.append(timed([ntc, "train", "-q", "--max-rows", str(n), "--seed", "42", "--class-weight", "none"]
+                               + ntc_flags + ["-m", model, "--sample-out", sample, train]))
+        for name, flags in peers:
+            out = d / f"{name}_{tag}_{n}.json"
+            extra = peer_flags if peer_flags else []
+            subprocess.run([PY, HERE / "sklearn_svc.py", sample, test, out] + extra + flags, check=True)
+            peer_times[name].append(json.load(open(out))["fit_seconds"])
+    pred = d / f"ntc_pred_{tag}_{n}.csv"
+    with open(pred, "w") as f:
+        subprocess.run([ntc, "predict", "-q", "--keep", "none", "-m", model, test], check=True, stdout=f)
+    ntc_pred = [l.strip() for l in open(pred).readlines()[1:]]
+    res = {name: json.load(open(d / f"{name}_{tag}_{n}.json")) for name, _ in peers}
+    truth = res["sklearn"]["truth"]
+    acc = lambda p: sum(x == y for x, y in zip(p, truth)) / len(truth)
+    agree = sum(x == y for x, y in zip(ntc_pred, res["intelex"]["predicted"])) / len(truth)
+    tn = statistics.median(ntc_times)
+    ts, ti = statistics.median(peer_times["sklearn"]), statistics.median(peer_times["intelex"])
+    print(f"{n:>7} {tn:>8.2f} {ts:>10.2f} {ti:>10.2f} {ts / tn:>6.2f}x {ti / tn:>6.2f}x "
+          f"{acc(ntc_pred):>8.4f} {acc(res['sklearn']['predicted']):>8.4f} {acc(res['intelex']['predicted']):>8.4f} {100 * agree:>8.2f}%",
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -3,4 +3,4 @@
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo build --release -q
 [ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
-bench/.venv/bin/pip install -q scikit-learn polars numpy
+bench/.venv/bin/pip install -q scikit-learn scikit-learn-intelex polars numpy
