@@ -83,15 +83,12 @@ def fit_row(a, ntc, d, train, test, n, peers, peer_flags, ntc_flags, tag):
     """One row of a fit table: ntc and each peer on the same sampled rows, medians of --runs."""
     model, sample = d / f"ntc_{tag}_{n}.cbor", d / f"sample_{tag}_{n}.csv"
     ntc_times, peer_times = [], {p: [] for p, _ in peers}
-    if not ntc_flags:
-        ntc_flags = []
     for _ in range(a.runs):
         ntc_times.append(timed([ntc, "train", "-q", "--max-rows", str(n), "--seed", "42", "--class-weight", "none"]
                                + ntc_flags + ["-m", model, "--sample-out", sample, train]))
         for name, flags in peers:
             out = d / f"{name}_{tag}_{n}.json"
-            extra = peer_flags if peer_flags else []
-            subprocess.run([PY, HERE / "sklearn_svc.py", sample, test, out] + extra + flags, check=True)
+            subprocess.run([PY, HERE / "sklearn_svc.py", sample, test, out] + peer_flags + flags, check=True)
             peer_times[name].append(json.load(open(out))["fit_seconds"])
     pred = d / f"ntc_pred_{tag}_{n}.csv"
     with open(pred, "w") as f:
