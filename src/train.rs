@@ -129,8 +129,8 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     if tuned.is_some() {
         phases.lap("tune (cross-validation)");
     }
-    let fitted = fit(req, &data.cols, &plan, &y, &classes.names, &choice, &mut columns.dropped, &mut phases)?;
-    let pair_times = fitted.pair_times.clone();
+    let mut fitted = fit(req, &data.cols, &plan, &y, &classes.names, &choice, &mut columns.dropped, &mut phases)?;
+    let pair_times = std::mem::take(&mut fitted.pair_times);
     let model = describe(req, labels, classes, &data.cols, &y, fitted, &choice, tuned.as_ref(), columns.dropped);
     phases.lap("model card (training profile for drift)");
     note(!req.verbose || req.quiet, phases.to_text(&pair_times, &model.classes));

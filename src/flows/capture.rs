@@ -37,6 +37,9 @@ struct Interface {
 
 const BUFFER: usize = 1 << 20;
 
+/// The first two bytes of a gzip stream.
+pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 /// The capture's bytes, gunzipped when they are gzip's; None when there are none.
 pub fn decompressed(input: Box<dyn Read + Send>) -> std::io::Result<Option<Box<dyn Read + Send>>> {
     let mut input = BufReader::with_capacity(1 << 16, input);
@@ -44,7 +47,7 @@ pub fn decompressed(input: Box<dyn Read + Send>) -> std::io::Result<Option<Box<d
     if head.is_empty() {
         return Ok(None);
     }
-    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let gzip = head.starts_with(&GZIP_MAGIC);
     Ok(Some(if gzip { Box::new(flate2::read::MultiGzDecoder::new(input)) } else { Box::new(input) }))
 }
 

@@ -115,10 +115,11 @@ pub fn open_capture(name: &str, path: Option<&Path>) -> Result<Box<dyn Read + Se
 /// that both read.
 pub fn extract_labelled<W: Write>(name: &str, path: Option<&Path>, opts: FlowOptions, out: W) -> Result<Summary> {
     let open = |p: &Path| open_capture(name, Some(p));
+    let read_error = |e: std::io::Error| Error::input(format!("{name}: read error: {e}"));
     let gzipped = |p: &Path| -> Result<bool> {
         let mut head = [0u8; 2];
-        let n = open(p)?.read(&mut head).map_err(|e| Error::input(format!("{name}: read error: {e}")))?;
-        Ok(head[..n] == [0x1f, 0x8b])
+        let n = open(p)?.read(&mut head).map_err(read_error)?;
+        Ok(head[..n] == capture::GZIP_MAGIC)
     };
     let spool;
     let path = match path {
@@ -126,8 +127,8 @@ pub fn extract_labelled<W: Write>(name: &str, path: Option<&Path>, opts: FlowOpt
         _ => {
             let input = open_capture(name, path)?;
             spool = tempfile::NamedTempFile::new()?;
-            if let Some(mut bytes) = capture::decompressed(input).map_err(|e| Error::input(format!("{name}: read error: {e}")))? {
-                std::io::copy(&mut bytes, &mut spool.as_file()).map_err(|e| Error::input(format!("{name}: read error: {e}")))?;
+            if let Some(mut bytes) = capture::decompressed(input).map_err(read_error)? {
+                std::io::copy(&mut bytes, &mut spool.as_file()).map_err(read_error)?;
             }
             spool.path()
         }

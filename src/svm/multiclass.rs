@@ -96,7 +96,7 @@ impl SvmModel {
         let threads = rayon::current_num_threads().max(1);
         let cache_bytes = params.cache_mb * (1 << 20) / threads.min(pair_list.len().max(1));
 
-        let trained: Vec<(Vec<usize>, PairModel, PairTime)> = pair_list
+        let (trained, times): (Vec<(Vec<usize>, PairModel)>, Vec<PairTime>) = pair_list
             .par_iter()
             .enumerate()
             .map(|(p, &(a, b))| {
@@ -140,14 +140,13 @@ impl SvmModel {
                     objective: sol.objective,
                     iterations: sol.iterations as u64,
                 };
-                (global, pm, time)
+                ((global, pm), time)
             })
-            .collect();
-        let times: Vec<PairTime> = trained.iter().map(|t| t.2.clone()).collect();
+            .unzip();
 
         // The union of support vectors, grouped by class (then training-row
         // order), so that a pair's support vectors lie in two contiguous ranges.
-        let mut union: Vec<usize> = trained.iter().flat_map(|(g, _, _)| g.iter().copied()).collect();
+        let mut union: Vec<usize> = trained.iter().flat_map(|(g, _)| g.iter().copied()).collect();
         union.sort_unstable_by_key(|&g| (y[g], g));
         union.dedup();
         let mut position = BTreeMap::new();
@@ -163,7 +162,7 @@ impl SvmModel {
         }
         let pairs = trained
             .into_iter()
-            .map(|(global, mut pm, _)| {
+            .map(|(global, mut pm)| {
                 pm.sv = global.iter().map(|g| position[g]).collect();
                 pm
             })
