@@ -24,9 +24,10 @@ use crate::metrics::Metrics;
 use crate::svm::SvmModel;
 
 pub const MAGIC: &[u8; 8] = b"NTCMODEL";
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 /// The oldest format this version reads: 5 had numeric features only, which
-/// 6 reads as a preprocessor without categorical features.
+/// 6 reads as a preprocessor without categorical features; 7 added the
+/// final pass of `--tune` to the tuning table (6 reads as a table without one).
 pub const OLDEST_READABLE: u32 = 5;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 

@@ -85,6 +85,28 @@ pub struct TuneRequest {
     pub spec: TuneSpec,
     /// Size of the stratified tuning sample (drawn from the training rows).
     pub rows: usize,
+    /// `--held-out`: rows outside the training rows for the final pass.
+    pub held_out: HeldOutRows,
+}
+
+/// `--held-out`: how many rows of the file outside the training rows the
+/// final pass of `--tune` scores its candidates on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeldOutRows {
+    /// As many as the training rows (or all there are), when ungrouped and at least [`tune::final_pass::MIN_HELD_OUT`].
+    Auto,
+    /// At most this many (0: no final pass).
+    Rows(usize),
+}
+
+impl std::str::FromStr for HeldOutRows {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(HeldOutRows::Auto),
+            _ => s.parse().map(HeldOutRows::Rows).map_err(|_| format!("'{s}' is not 'auto' or a number of rows")),
+        }
+    }
 }
 
 /// A trained model, the tuning run that chose its parameters, and the
@@ -108,9 +130,12 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     phases.lap("read the labels (first pass over the file)");
     let shape = fit_shape(req, &columns, labels.labels.len());
     let rows = sample_rows(req, &labels.labels, &classes, &shape)?;
+    let held_out_rows = held_out_rows(req, &labels.labels, rows.as_deref());
+    note_final_pass(req, &shape, rows.as_ref().map_or(0, Vec::len), held_out_rows.as_ref().map(Vec::len));
     let kinds = column_kinds(req, &name, &columns, &labels.labels)?;
     phases.lap("choose the rows and columns");
-    let data = read_features(req, &name, &kinds, rows.as_deref(), &labels.labels)?;
+    let (data, held_out) = read_features(req, &name, &kinds, rows.as_deref(), held_out_rows.as_deref(), &labels.labels)?;
+    let held_out = held_out.map(|cols| (cols, of_rows(&classes.of_row, held_out_rows.as_deref())));
     let y = of_rows(&classes.of_row, rows.as_deref());
     let plan = feature_plan(req, &kinds, &data.cols, &mut columns.dropped);
     phases.lap(&format!("read the features of {} rows (second pass)", crate::text::thousands(y.len() as u64)));
@@ -118,18 +143,25 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     note_duplicates(req, &labels.labels);
     let groups = labels.labels.group.as_deref().map(|g| of_rows(g, rows.as_deref()));
     let mut choice = Choice { svc: req.svc.clone(), transform: req.transform, oversample: req.oversample };
-    choice.svc.cache_mb = kernel_cache(req, &shape, y.len());
+    // Held-out rows live twice (as read, encoded), where training rows count six copies.
+    let held_out_share = held_out.as_ref().map_or(0, |(_, y)| y.len().div_ceil(3));
+    choice.svc.cache_mb = kernel_cache(req, &shape, y.len() + held_out_share);
     if sample.is_some() {
         phases.lap("write --sample-out");
     }
-    let tuned = match &req.tune {
-        Some(t) => Some(tune_parameters(req, t, &data.cols, &plan, &y, groups.as_deref(), &classes.names, &mut choice)?),
+    let mut tuned = match &req.tune {
+        Some(t) => {
+            let held_out = held_out.as_ref().map(|(cols, y)| tune::HeldOut { cols, y });
+            let data = TuneData { cols: &data.cols, plan: &plan, y: &y, groups: groups.as_deref(), held_out, cache_mb: choice.svc.cache_mb };
+            Some(tune_parameters(req, t, &data, &classes.names, &mut choice)?)
+        }
         None => None,
     };
     if tuned.is_some() {
         phases.lap("tune (cross-validation)");
     }
-    let mut fitted = fit(req, &data.cols, &plan, &y, &classes.names, &choice, &mut columns.dropped, &mut phases)?;
+    let chosen_fit = tuned.as_mut().and_then(|t| t.fit.take());
+    let mut fitted = fit(req, &data.cols, &plan, &y, &classes.names, &choice, chosen_fit, &mut columns.dropped, &mut phases)?;
     let pair_times = std::mem::take(&mut fitted.pair_times);
     let model = describe(req, labels, classes, &data.cols, &y, fitted, &choice, tuned.as_ref(), columns.dropped);
     phases.lap("model card (training profile for drift)");
@@ -377,12 +409,80 @@ fn column_kinds(req: &TrainRequest, name: &str, columns: &ColumnChoice, labels: 
     Ok(ColumnKinds { numeric, text, categorical, server_port })
 }
 
-/// Pass 2: the sampled rows' columns.
-fn read_features(req: &TrainRequest, name: &str, kinds: &ColumnKinds, rows: Option<&[usize]>, labels: &Labels) -> Result<LabelledRows> {
+/// `--tune`'s held-out rows ([`HeldOutRows`]): rows outside the training
+/// sample, drawn at random. None when every row trains, when grouped (the
+/// training sample is not drawn by group, so other rows of its groups would
+/// be near-copies of training rows), or when too few are left.
+fn held_out_rows(req: &TrainRequest, labels: &Labels, rows: Option<&[usize]>) -> Option<Vec<usize>> {
+    let t = req.tune.as_ref()?;
+    let explicit = matches!(t.held_out, HeldOutRows::Rows(n) if n > 0);
+    let Some(rows) = rows else {
+        note(!explicit || req.quiet, "note: --held-out: every row of the file trains, none is left to hold out: no final pass");
+        return None;
+    };
+    if req.group_by.is_some() {
+        note(
+            !explicit || req.quiet,
+            "note: --held-out: no final pass with --group-by (the training rows are not drawn by group, so the rest of their groups would be held out beside them)",
+        );
+        return None;
+    }
+    let (want, least) = match t.held_out {
+        HeldOutRows::Auto => (rows.len(), tune::final_pass::MIN_HELD_OUT),
+        HeldOutRows::Rows(0) => return None,
+        HeldOutRows::Rows(n) => (n, 1),
+    };
+    let spare = labels.len() - rows.len();
+    if spare < least {
+        return None;
+    }
+    // Another stream than the training sample's, from the same seed.
+    Some(sample::outside(labels.len(), rows, want.min(spare), req.svc.seed ^ 0x4845_4C44_4F55_5421))
+}
+
+/// Says what the final pass of `--tune` will cost when it is more than a moment.
+fn note_final_pass(req: &TrainRequest, shape: &FitShape, rows: usize, held_out: Option<usize>) {
+    let (Some(t), Some(held)) = (&req.tune, held_out) else { return };
+    let fits = 1 + t.spec.class_weights.len();
+    let each = FitShape { probability: false, ..*shape }.seconds(rows);
+    if each * fits as f64 > 30.0 {
+        note(
+            req.quiet,
+            format!(
+                "note: --tune: the final pass fits up to {fits} candidates on the {} training rows (about {} each here) and scores them on {} held-out rows; --held-out 0 skips it",
+                crate::text::thousands(rows as u64),
+                crate::text::duration_text(each),
+                crate::text::thousands(held as u64)
+            ),
+        );
+    }
+}
+
+/// Pass 2: the sampled rows' columns, and the held-out rows' (read in the same pass).
+fn read_features(
+    req: &TrainRequest,
+    name: &str,
+    kinds: &ColumnKinds,
+    rows: Option<&[usize]>,
+    held_out: Option<&[usize]>,
+    labels: &Labels,
+) -> Result<(LabelledRows, Option<Columns>)> {
     let spin = Progress::spinner(&format!("reading features of {name}"), req.quiet);
-    let data = ingest::read_rows(&req.csv, &kinds.numeric, &kinds.text, &req.label, rows, labels)?;
+    let read = |rows: Option<&[usize]>| ingest::read_rows(&req.csv, &kinds.numeric, &kinds.text, &req.label, rows, labels);
+    let (Some(train), Some(held)) = (rows, held_out) else {
+        let data = read(rows)?;
+        drop(spin);
+        return Ok((data, None));
+    };
+    // Both sets of rows are ascending and disjoint: one merged read, split by position.
+    let mut both: Vec<usize> = train.iter().chain(held).copied().collect();
+    both.sort_unstable();
+    let all = read(Some(&both))?;
     drop(spin);
-    Ok(data)
+    let position = |wanted: &[usize]| -> Vec<usize> { wanted.iter().map(|i| both.binary_search(i).expect("a merged row")).collect() };
+    let (at_train, at_held) = (position(train), position(held));
+    let data = LabelledRows { cols: all.cols.select(&at_train), labels: at_train.iter().map(|&p| all.labels[p].clone()).collect() };
+    Ok((data, Some(all.cols.select(&at_held))))
 }
 
 /// What each column becomes: numbers, categories from numbers (protocol,
@@ -434,29 +534,29 @@ struct Choice {
     oversample: Oversample,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn tune_parameters(
-    req: &TrainRequest,
-    t: &TuneRequest,
-    cols: &Columns,
-    plan: &FeaturePlan,
-    y: &[usize],
-    groups: Option<&[u32]>,
-    classes: &[String],
-    choice: &mut Choice,
-) -> Result<Tuned> {
-    let data = TuneData { cols, plan, y, groups };
-    let tuned = tune::tune(&data, classes, t.rows, &t.spec, req.quiet)?;
-    let best = tuned.report.chosen();
-    let largest = best.rows;
+fn tune_parameters(req: &TrainRequest, t: &TuneRequest, data: &TuneData, classes: &[String], choice: &mut Choice) -> Result<Tuned> {
+    let tuned = tune::tune(data, classes, t.rows, &t.spec, req.quiet)?;
+    let report = &tuned.report;
+    let best = report.chosen();
+    let largest = report.cells.iter().filter(|c| c.stage == tune::Stage::Rung).map(|c| c.rows).max();
+    let finals = report.cells.iter().filter(|c| c.stage == tune::Stage::Final).count();
     note(
         req.quiet,
         format!(
-            "tuning: {} cells x {} on {} rows{} in {:.1} s; chosen {}",
-            tuned.report.cells.len(),
-            tuned.report.folds_description(),
-            tuned.report.rows,
-            if largest > tuned.report.rows { format!(", the leading ones again on up to {largest}") } else { String::new() },
+            "tuning: {} cells x {} on {} rows{}{} in {:.1} s; chosen {}",
+            report.cells.len(),
+            report.folds_description(),
+            report.rows,
+            largest.map_or(String::new(), |l| format!(", the leading ones again on up to {l}")),
+            if finals > 0 {
+                format!(
+                    ", then {finals} fitted on all {} training rows and scored on {} held-out rows",
+                    crate::text::thousands(data.y.len() as u64),
+                    crate::text::thousands(report.held_out_rows)
+                )
+            } else {
+                String::new()
+            },
             tuned.seconds,
             tune::describe(best, t.spec.metric)
         ),
@@ -535,6 +635,7 @@ fn fit(
     y: &[usize],
     classes: &[String],
     choice: &Choice,
+    chosen_fit: Option<tune::FinalFit>,
     dropped: &mut Vec<(String, String)>,
     phases: &mut Phases,
 ) -> Result<Fitted> {
@@ -550,15 +651,28 @@ fn fit(
         &format!("fitting RBF SVM on {} rows x {d} features ({k} classes, {} pairs)", y.len(), k * (k - 1) / 2),
         req.quiet,
     );
-    let (svm, pair_times) = match choice.oversample {
-        Oversample::None => SvmModel::fit_timed(&xs, d, y, k, &choice.svc)?,
-        Oversample::Smote => {
-            let (xo, yo) = tune::smote::oversample(&xs, d, y, k, choice.svc.seed);
-            SvmModel::fit_timed(&xo, d, &yo, k, &choice.svc)?
+    let oversampled = (choice.oversample == Oversample::Smote).then(|| tune::smote::oversample(&xs, d, y, k, choice.svc.seed));
+    let (x_fit, y_fit) = oversampled.as_ref().map_or((&xs[..], y), |(xo, yo)| (&xo[..], &yo[..]));
+    let reused = chosen_fit.is_some();
+    let (svm, pair_times) = match chosen_fit {
+        // Tuning's final pass fitted these rows with these settings already.
+        Some(tune::FinalFit { mut svm, mut pair_times }) => {
+            if choice.svc.probability {
+                for (t, s) in pair_times.iter_mut().zip(svm.calibrate(x_fit, d, y_fit, &choice.svc)) {
+                    t.calibration_seconds = s;
+                }
+            }
+            (svm, pair_times)
         }
+        None => SvmModel::fit_timed(x_fit, d, y_fit, k, &choice.svc)?,
     };
     drop(spin);
-    phases.lap(if choice.svc.probability { "fit the SVM pairs, with calibration" } else { "fit the SVM pairs" });
+    phases.lap(match (reused, choice.svc.probability) {
+        (true, true) => "calibrate the final pass's fit",
+        (true, false) => "(the final pass's fit is the model)",
+        (false, true) => "fit the SVM pairs, with calibration",
+        (false, false) => "fit the SVM pairs",
+    });
     let pred = svm.predict(&xs, false);
     let training_metrics = Metrics::from_pairs(y, &pred.class, classes);
     phases.lap("training accuracy (predict the training rows)");

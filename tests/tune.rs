@@ -99,6 +99,76 @@ fn tune_prints_the_ranked_table_and_keeps_it_in_the_model() {
 }
 
 #[test]
+fn rows_beyond_the_training_rows_score_a_final_pass_whose_choice_is_the_model() {
+    let t = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("final.cbor");
+    // 4,000 rows, 1,500 train: the final pass holds out 1,500 of the other 2,500.
+    let out = ntc()
+        .args(["train", "--tune", "--tune-rows", "400", "--folds", "3", "--grid", GRID, "--max-rows", "1500", "--json", "--seed", "5", "-m"])
+        .arg(&m)
+        .arg(&t.train)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("fitted on all 1,500 training rows and scored on 1,500 held-out rows"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["held_out_rows"], 1500);
+    let cells = v["cells"].as_array().unwrap();
+    let finals: Vec<&serde_json::Value> = cells.iter().filter(|c| c["stage"] == "final").collect();
+    // The larger passes' choice and the untuned C 2^9, gamma 2^-9, log with each weighting (none, sqrt).
+    assert!(finals.len() == 2 || finals.len() == 3, "{finals:?}");
+    assert!(cells[..finals.len()].iter().all(|c| c["stage"] == "final" && c["folds"] == 1 && c["rows"] == 1500), "final cells rank first");
+    for w in ["none", "sqrt"] {
+        assert!(
+            finals.iter().any(|c| c["log2_c"] == 9.0 && c["log2_gamma"] == -9.0 && c["transform"] == "log" && c["class_weight"] == w),
+            "untuned settings with weight {w}: {finals:?}"
+        );
+    }
+    let chosen = &cells[0];
+    assert_eq!(chosen["chosen"], true, "the top held-out score is chosen");
+    let scores: Vec<f64> = finals.iter().map(|c| c["mean"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]) && scores[0] > 0.3, "{scores:?}");
+
+    // The chosen fit is the model (calibrated after): the same as training with those settings.
+    let plain = dir.path().join("plain.cbor");
+    ntc()
+        .args(["train", "-q", "--max-rows", "1500", "--seed", "5", "--c"])
+        .arg(chosen["c"].to_string())
+        .arg("--gamma")
+        .arg(chosen["gamma"].to_string())
+        .args(["--transform", chosen["transform"].as_str().unwrap(), "--class-weight", chosen["class_weight"].as_str().unwrap(), "-m"])
+        .arg(&plain)
+        .arg(&t.train)
+        .assert()
+        .success();
+    let predict = |model: &std::path::Path| {
+        ntc().args(["predict", "-q", "--proba", "-m"]).arg(model).arg(&t.test).output().unwrap().stdout
+    };
+    let tuned = predict(&m);
+    assert!(tuned.len() > 1000 && tuned == predict(&plain), "the tuned model predicts as a fresh fit of its settings");
+
+    // --held-out 0: no final pass; a count above what is left takes all of it.
+    let none = dir.path().join("none.cbor");
+    let (json, _) = tune(&t.train, &none, &["--json", "--max-rows", "1500", "--held-out", "0"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["held_out_rows"], 0);
+    assert!(v["cells"].as_array().unwrap().iter().all(|c| c["stage"] != "final"));
+    let (json, _) = tune(&t.train, &none, &["--json", "--max-rows", "1500", "--held-out", "9999", "--rungs", "0"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["held_out_rows"], 2500);
+    // Every row trains: nothing to hold out, and said when asked for.
+    ntc()
+        .args(["train", "--no-proba", "--tune", "--tune-rows", "400", "--grid", GRID, "--rungs", "0", "--held-out", "500", "-m"])
+        .arg(&none)
+        .arg(&t.train)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("--held-out: every row of the file trains"));
+}
+
+#[test]
 fn tune_json_lists_every_cell_with_its_parameters() {
     let t = trained();
     let dir = tempfile::tempdir().unwrap();

@@ -7,7 +7,7 @@ use ntc::data::schema::DEFAULT_LABEL;
 use ntc::features::Transform;
 use ntc::io::{Named, Output};
 use ntc::svm::{ClassWeight, Gamma, SvcParams};
-use ntc::train::{train, ServerPort, TrainRequest, TuneRequest};
+use ntc::train::{train, HeldOutRows, ServerPort, TrainRequest, TuneRequest};
 use ntc::tune::{Grid, Metric, Oversample, Select, TuneSpec};
 
 #[derive(clap::Args, Debug)]
@@ -68,6 +68,11 @@ pub struct Args {
     /// choice is made in the last pass.
     #[arg(long, default_value_t = 2, requires = "tune")]
     pub rungs: usize,
+    /// Rows of the file outside the training rows on which the last pass scores the chosen cell and the
+    /// untuned settings, each fitted on all the training rows (`auto`: as many as the training rows, when
+    /// the file has at least 1000 more and is not grouped; `0`: no such pass).
+    #[arg(long, default_value = "auto", value_name = "auto|N", requires = "tune")]
+    pub held_out: HeldOutRows,
     /// log2 grid: `c=BEGIN:END:STEP,gamma=BEGIN:END:STEP` [default: c=-5:15:2,gamma=3:-15:-2, as libsvm's grid.py].
     #[arg(long, requires = "tune")]
     pub grid: Option<Grid>,
@@ -186,6 +191,7 @@ pub fn run(a: Args, quiet: bool) -> ntc::Result<()> {
                 memory_mb: a.memory.max(1),
             },
             rows: a.tune_rows,
+            held_out: a.held_out,
         }
     });
     if a.tune && a.tune_rows < 2 * a.folds {

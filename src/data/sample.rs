@@ -65,6 +65,21 @@ fn quotas(rows: &[usize], max_rows: usize) -> Vec<usize> {
     quota
 }
 
+/// Up to `count` rows outside `taken` (ascending, of `n` rows), drawn at
+/// random: the classes keep the file's proportions, as the rows a model
+/// will meet do. Same inputs and seed, same rows.
+pub fn outside(n: usize, taken: &[usize], count: usize, seed: u64) -> Vec<usize> {
+    let mut in_taken = vec![false; n];
+    for &i in taken {
+        in_taken[i] = true;
+    }
+    let spare: Vec<usize> = (0..n).filter(|&i| !in_taken[i]).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out: Vec<usize> = rand::seq::index::sample(&mut rng, spare.len(), count.min(spare.len())).into_iter().map(|j| spare[j]).collect();
+    out.sort_unstable();
+    out
+}
+
 /// Like [`stratified`], but made of whole groups (`group[i]` is row i's),
 /// so that grouped folds can be cut from it: groups are taken in a seeded
 /// order, first those whose rows all fit the classes' quotas, then any that
@@ -165,6 +180,17 @@ mod tests {
         let big = vec![0u32; 1000];
         let cls: Vec<usize> = (0..1000).map(|i| i % 2).collect();
         assert_eq!(grouped(&cls, &big, 2, 100, 5, 1).len(), 20);
+    }
+
+    #[test]
+    fn rows_outside_a_sample_are_others_and_seeded() {
+        let taken = stratified(&vec![0; 100], 1, 30, 1);
+        let out = outside(100, &taken, 50, 3);
+        assert_eq!(out.len(), 50);
+        assert!(out.windows(2).all(|w| w[0] < w[1]) && out.iter().all(|i| !taken.contains(i)));
+        assert_eq!(out, outside(100, &taken, 50, 3));
+        assert_ne!(out, outside(100, &taken, 50, 4));
+        assert_eq!(outside(100, &taken, 500, 3).len(), 70, "no more than there are");
     }
 
     #[test]

@@ -266,6 +266,22 @@ impl Preprocessor {
     pub fn encoder(&self) -> Encoder<'_> {
         Encoder::new(self)
     }
+
+    /// Feature rows (row-major) of columns read like the training ones, as predict would encode them.
+    pub fn encode(&self, cols: &Columns) -> Result<Vec<f64>> {
+        let encoder = self.encoder();
+        let numeric = self.numeric_inputs();
+        let missing = |c: &str| Error::input(format!("no column '{c}' to encode"));
+        let numbers = numeric.iter().map(|c| cols.number(c).ok_or_else(|| missing(c))).collect::<Result<Vec<_>>>()?;
+        let texts = self.text_inputs().iter().map(|c| cols.text(c).ok_or_else(|| missing(c))).collect::<Result<Vec<_>>>()?;
+        let w = encoder.input_width();
+        let mut inputs = Vec::with_capacity(cols.rows() * w);
+        for i in 0..cols.rows() {
+            inputs.extend(numbers.iter().map(|col| col[i]));
+            inputs.extend(texts.iter().enumerate().map(|(t, col)| encoder.text_code(t, col.value(i).as_bytes())));
+        }
+        Ok(encoder.transform(&inputs))
+    }
 }
 
 fn push_new(v: &mut Vec<String>, s: &str) {
@@ -438,6 +454,7 @@ mod tests {
         for (a, b) in x.iter().zip(m.iter()) {
             assert!((a - b).abs() < 1e-12);
         }
+        assert_eq!(pre.encode(&cols).unwrap(), x, "columns encode as their input rows do");
         let unseen = enc.transform(&[100.0, 1.0, 9.0, 9999.0, enc.text_code(0, b"NEVER")]);
         assert_eq!(unseen[1..].to_vec(), vec![0.0, 0.0, w, 0.0, 0.0, w, 0.0, 0.0, w]);
         assert_eq!(enc.text_code(0, b" CON"), 1.0);

@@ -91,29 +91,19 @@ impl SvmModel {
             .iter()
             .map(|rows| params.c * params.class_weight.factor(n, k, rows.len()))
             .collect();
-        let pair_list: Vec<(usize, usize)> =
-            (0..k).flat_map(|a| (a + 1..k).map(move |b| (a, b))).collect();
-        let threads = rayon::current_num_threads().max(1);
-        let cache_bytes = params.cache_mb * (1 << 20) / threads.min(pair_list.len().max(1));
+        let pair_list = pairs_of(k);
+        let cache_bytes = pair_cache_bytes(params, pair_list.len());
 
         let (trained, times): (Vec<(Vec<usize>, PairModel)>, Vec<PairTime>) = pair_list
             .par_iter()
             .enumerate()
             .map(|(p, &(a, b))| {
-                let idx: Vec<usize> = by_class[a].iter().chain(&by_class[b]).copied().collect();
-                let sub = gather(x, d, &idx);
-                let ys: Vec<i8> = idx.iter().map(|&i| if y[i] == a { 1 } else { -1 }).collect();
-                let cs: Vec<f64> = ys.iter().map(|&v| if v > 0 { class_c[a] } else { class_c[b] }).collect();
+                let PairProblem { idx, sub, ys, cs } = PairProblem::new(x, d, y, &by_class, &class_c, a, b);
                 let started = std::time::Instant::now();
                 let sol = solve(&sub, d, gamma, &ys, &cs, params.eps, cache_bytes);
                 let solve_seconds = started.elapsed().as_secs_f64();
                 let started = std::time::Instant::now();
-                let platt = params.probability.then(|| {
-                    let seed = params.seed ^ (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                    let dec = cv_decisions(&sub, d, &ys, &cs, gamma, params.eps, cache_bytes, seed);
-                    let pos: Vec<bool> = ys.iter().map(|&v| v > 0).collect();
-                    sigmoid_train(&dec, &pos)
-                });
+                let platt = params.probability.then(|| platt(&sub, d, &ys, &cs, gamma, params, cache_bytes, p));
                 let time = PairTime {
                     a,
                     b,
@@ -174,6 +164,34 @@ impl SvmModel {
         self.support_vectors.len() / self.n_features.max(1)
     }
 
+    /// Adds Platt scaling to a model fitted without it on the same rows and
+    /// `params` (a final-pass fit of `--tune`): the same bytes as a fit with
+    /// probabilities, for the cost of the calibration alone. Returns each pair's seconds.
+    pub fn calibrate(&mut self, x: &[f64], d: usize, y: &[usize], params: &SvcParams) -> Vec<f64> {
+        let k = self.n_classes;
+        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
+        for (i, &c) in y.iter().enumerate() {
+            by_class[c].push(i);
+        }
+        let pair_list = pairs_of(k);
+        let cache_bytes = pair_cache_bytes(params, pair_list.len());
+        let (gamma, class_c) = (self.gamma, &self.class_c);
+        let (platts, seconds): (Vec<(f64, f64)>, Vec<f64>) = pair_list
+            .par_iter()
+            .enumerate()
+            .map(|(p, &(a, b))| {
+                let started = std::time::Instant::now();
+                let pp = PairProblem::new(x, d, y, &by_class, class_c, a, b);
+                let ab = platt(&pp.sub, d, &pp.ys, &pp.cs, gamma, params, cache_bytes, p);
+                (ab, started.elapsed().as_secs_f64())
+            })
+            .unzip();
+        for (pm, ab) in self.pairs.iter_mut().zip(platts) {
+            pm.platt = Some(ab);
+        }
+        seconds
+    }
+
     pub fn has_probability(&self) -> bool {
         self.pairs.iter().all(|p| p.platt.is_some())
     }
@@ -182,6 +200,44 @@ impl SvmModel {
     pub fn predict(&self, x: &[f64], proba: bool) -> Prediction {
         Predictor::new(self).predict(x, proba)
     }
+}
+
+/// The pairs of classes `(a, b)`, `a < b`, in libsvm's order.
+fn pairs_of(k: usize) -> Vec<(usize, usize)> {
+    (0..k).flat_map(|a| (a + 1..k).map(move |b| (a, b))).collect()
+}
+
+/// Each pair's share of the kernel cache: the pairs trained at once share it.
+fn pair_cache_bytes(params: &SvcParams, pairs: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    params.cache_mb * (1 << 20) / threads.min(pairs.max(1))
+}
+
+/// The binary problem of classes `a` (+1) and `b` (-1): its rows (indices into `x`), their values, labels and C.
+struct PairProblem {
+    idx: Vec<usize>,
+    sub: Vec<f64>,
+    ys: Vec<i8>,
+    cs: Vec<f64>,
+}
+
+impl PairProblem {
+    fn new(x: &[f64], d: usize, y: &[usize], by_class: &[Vec<usize>], class_c: &[f64], a: usize, b: usize) -> PairProblem {
+        let idx: Vec<usize> = by_class[a].iter().chain(&by_class[b]).copied().collect();
+        let sub = gather(x, d, &idx);
+        let ys: Vec<i8> = idx.iter().map(|&i| if y[i] == a { 1 } else { -1 }).collect();
+        let cs: Vec<f64> = ys.iter().map(|&v| if v > 0 { class_c[a] } else { class_c[b] }).collect();
+        PairProblem { idx, sub, ys, cs }
+    }
+}
+
+/// Pair `p`'s Platt sigmoid, from cross-validated decision values (seeded by the pair).
+#[allow(clippy::too_many_arguments)]
+fn platt(sub: &[f64], d: usize, ys: &[i8], cs: &[f64], gamma: f64, params: &SvcParams, cache_bytes: usize, p: usize) -> (f64, f64) {
+    let seed = params.seed ^ (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let dec = cv_decisions(sub, d, ys, cs, gamma, params.eps, cache_bytes, seed);
+    let pos: Vec<bool> = ys.iter().map(|&v| v > 0).collect();
+    sigmoid_train(&dec, &pos)
 }
 
 fn gather(x: &[f64], d: usize, idx: &[usize]) -> Vec<f64> {
@@ -244,4 +300,35 @@ fn cv_decisions(
         }
     }
     dec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::svm::Gamma;
+
+    #[test]
+    fn calibrating_a_fit_gives_the_fit_with_probabilities() {
+        let (n, d, k) = (300, 3, 3);
+        let mut s = 11u64;
+        let mut rnd = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let c = i % k;
+            for j in 0..d {
+                x.push(rnd() + if j == c { 0.6 } else { 0.0 });
+            }
+            y.push(c);
+        }
+        let with = SvcParams { c: 4.0, gamma: Gamma::Value(0.5), seed: 3, ..SvcParams::default() };
+        let without = SvcParams { probability: false, ..with.clone() };
+        let want = SvmModel::fit(&x, d, &y, k, &with).unwrap();
+        let mut got = SvmModel::fit(&x, d, &y, k, &without).unwrap();
+        assert!(!got.has_probability());
+        assert_eq!(got.calibrate(&x, d, &y, &with).len(), 3);
+        assert_eq!(got, want);
+    }
 }

@@ -16,6 +16,8 @@ pub enum Stage {
     Fine,
     /// A leading cell scored again on a larger sample ([`RUNG_FOLDS`] of its folds).
     Rung,
+    /// A candidate fitted on all the training rows and scored on held-out rows of the file.
+    Final,
 }
 
 impl Stage {
@@ -24,6 +26,7 @@ impl Stage {
             Stage::Coarse => "coarse",
             Stage::Fine => "fine",
             Stage::Rung => "larger",
+            Stage::Final => "final",
         }
     }
 }
@@ -74,10 +77,14 @@ pub struct TuneReport {
     /// Groups in the tuning sample, when grouped.
     #[serde(default)]
     pub groups: u64,
+    /// Rows of the file outside the training rows that the final pass scored on (0: no final pass).
+    #[serde(default)]
+    pub held_out_rows: u64,
 }
 
-/// Cell indices: cells scored on more rows first (theirs are the scores
-/// nearest the final fit's), then on more folds (a coarse cell that lost
+/// Cell indices: the final pass's cells first (fitted as the final model
+/// is, scored on rows it never saw), then cells scored on more rows (theirs
+/// are the scores nearest the final fit's), then on more folds (a coarse cell that lost
 /// the race has a mean of fewer folds, not comparable), then top score
 /// first; ties go to the simpler model (smaller C, then smaller gamma), then
 /// to table order.
@@ -85,8 +92,9 @@ pub(super) fn ranking(cells: &[CvCell]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..cells.len()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (&cells[a], &cells[b]);
-        y.rows
-            .cmp(&x.rows)
+        (y.stage == Stage::Final)
+            .cmp(&(x.stage == Stage::Final))
+            .then(y.rows.cmp(&x.rows))
             .then(y.folds.cmp(&x.folds))
             .then(y.mean.total_cmp(&x.mean))
             .then(x.log2c.total_cmp(&y.log2c))
@@ -104,7 +112,10 @@ pub(super) fn choose(cells: &[CvCell], select: Select) -> usize {
         Select::OneSe => {
             let bar = cells[top].mean - cells[top].std / (cells[top].folds.max(1) as f64).sqrt();
             (0..cells.len())
-                .filter(|&i| cells[i].rows == cells[top].rows && cells[i].folds == cells[top].folds && cells[i].mean >= bar)
+                .filter(|&i| {
+                    let (c, t) = (&cells[i], &cells[top]);
+                    ((c.stage == Stage::Final), c.rows, c.folds) == ((t.stage == Stage::Final), t.rows, t.folds) && c.mean >= bar
+                })
                 .min_by(|&a, &b| {
                     let (x, y) = (&cells[a], &cells[b]);
                     x.log2c.total_cmp(&y.log2c).then(x.log2g.total_cmp(&y.log2g)).then(y.mean.total_cmp(&x.mean)).then(a.cmp(&b))
@@ -158,6 +169,9 @@ impl TuneReport {
             )
             .unwrap();
         }
+        if self.held_out_rows > 0 {
+            writeln!(s, "(final: fitted on all the training rows, scored on {} held-out rows of the file)", self.held_out_rows).unwrap();
+        }
         if let Some(g) = &self.grouped_by {
             writeln!(s, "(folds grouped by {g}: {} groups in the {}-row tuning sample, none split across folds)", self.groups, self.rows).unwrap();
         }
@@ -210,6 +224,7 @@ impl TuneReport {
             "rows": self.rows,
             "grouped_by": self.grouped_by,
             "groups": self.groups,
+            "held_out_rows": self.held_out_rows,
             "cells": cells,
         })
     }
@@ -299,6 +314,36 @@ pub(super) mod tests {
         assert_eq!(ranking(&cells), vec![0, 2, 1]);
         assert_eq!(choose(&cells, Select::Best), 0);
         assert_eq!(choose(&cells, Select::OneSe), 0, "the simpler raced-out cell is not a candidate");
+    }
+
+    #[test]
+    fn final_cells_rank_first_and_the_best_of_them_is_chosen() {
+        let mut cells = vec![cell(3.0, -7.0, 0.90, 0.01), cell(9.0, -9.0, 0.71, 0.0), cell(6.0, -10.0, 0.70, 0.0)];
+        cells[0].rows = 8000;
+        for c in &mut cells[1..] {
+            (c.stage, c.rows, c.folds) = (Stage::Final, 8000, 1);
+        }
+        assert_eq!(ranking(&cells), vec![1, 2, 0], "held-out scores after a final fit outrank cross-validation's");
+        assert_eq!(choose(&cells, Select::OneSe), 1, "no spread on one held-out set: the top score");
+        assert_eq!(choose(&cells, Select::Best), 1);
+    }
+
+    #[test]
+    fn a_format_6_table_reads_without_a_final_pass() {
+        let report = TuneReport {
+            metric: Metric::MacroF1,
+            select: Select::OneSe,
+            folds: 5,
+            rows: 100,
+            cells: vec![cell(1.0, -3.0, 0.5, 0.1)],
+            chosen: 0,
+            grouped_by: None,
+            groups: 0,
+            held_out_rows: 0,
+        };
+        let mut v = serde_json::to_value(&report).unwrap();
+        v.as_object_mut().unwrap().remove("held_out_rows");
+        assert_eq!(serde_json::from_value::<TuneReport>(v).unwrap(), report);
     }
 
     #[test]

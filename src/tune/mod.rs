@@ -9,10 +9,13 @@
 //! - [`cv`]: the scores of cells, with the kernel matrix shared by every C,
 //!   fold and pair of one gamma;
 //! - [`cells`]: the cross-validation table, its ranking and the choice;
+//! - [`final_pass`]: the choice and train's untuned settings fitted on all
+//!   the training rows, scored on held-out rows of the file;
 //! - [`smote`]: synthetic minority rows inside training folds.
 
 pub mod cells;
 pub mod cv;
+pub mod final_pass;
 pub mod folds;
 pub mod grid;
 pub mod smote;
@@ -29,6 +32,7 @@ use crate::progress::{note, Progress};
 use crate::svm::ClassWeight;
 use cells::{choose, ranking};
 pub use cells::{describe, oversample_name, weight_name, CvCell, Stage, TuneReport};
+pub use final_pass::{FinalFit, HeldOut};
 use cv::{CellResult, CellSpec, Problem};
 pub use grid::Grid;
 
@@ -139,6 +143,8 @@ pub struct Tuned {
     pub fit_seconds: Vec<f64>,
     /// Wall time of the whole search (not stored: the model stays byte-identical).
     pub seconds: f64,
+    /// The chosen cell's fit on all the training rows, when the final pass chose it.
+    pub fit: Option<FinalFit>,
 }
 
 /// Folds a larger pass holds out and scores (of `--folds`; fewer if that is
@@ -231,6 +237,10 @@ pub struct TuneData<'a> {
     pub y: &'a [usize],
     /// Each row's group, with `--group-by`: folds never split one.
     pub groups: Option<&'a [u32]>,
+    /// Rows of the file outside the training rows, for the final pass (none: no final pass).
+    pub held_out: Option<HeldOut<'a>>,
+    /// Kernel cache of the final pass's fits, MiB (the final fit's).
+    pub cache_mb: usize,
 }
 
 struct Prepared {
@@ -401,8 +411,9 @@ pub fn tune(data: &TuneData, classes: &[String], rows: usize, spec: &TuneSpec, q
     let rung_folds = if data.groups.is_some() { spec.folds } else { RUNG_FOLDS.min(spec.folds) };
     let first_cells = (coarse.len() * spec.transforms.len() * spec.class_weights.len() + fine_guess) as u64;
     let rung_cells: u64 = rungs.iter().map(|&(_, keep)| keep as u64).sum();
-    let expected = first_cells + rung_cells;
-    let planned = (first_cells * spec.folds as u64 + rung_cells * rung_folds as u64) * fits_per_fold;
+    let final_cells = if data.held_out.is_some() { 1 + spec.class_weights.len() as u64 } else { 0 };
+    let expected = first_cells + rung_cells + final_cells;
+    let planned = (first_cells * spec.folds as u64 + rung_cells * rung_folds as u64) * fits_per_fold + final_cells * pairs;
     let bar = Progress::steps(planned, "tuning", quiet);
     let mut table = Table { cells: Vec::new(), seconds: Vec::new(), scores: Vec::new(), expected };
 
@@ -467,7 +478,23 @@ pub fn tune(data: &TuneData, classes: &[String], rows: usize, spec: &TuneSpec, q
             sample.score(0, &specs, Stage::Rung, 0..rung_folds, spec, k, &mut table, &bar);
         }
     }
+    // The final pass's fits, by cell (none for the cross-validated ones).
+    let mut fits: Vec<Option<FinalFit>> = Vec::new();
+    if let Some(held) = &data.held_out {
+        fits.resize_with(table.cells.len(), || None);
+        let before = &table.cells[choose(&table.cells, spec.select)];
+        let candidates = final_pass::candidates(before, spec);
+        bar.fewer((final_cells - candidates.len() as u64) * pairs);
+        bar.set_message(format!("fitting {} candidates on all {} training rows", candidates.len(), y.len()));
+        for scored in final_pass::score(data, held, classes, candidates, spec, &bar)? {
+            table.cells.push(scored.cell);
+            table.seconds.push(scored.seconds);
+            table.scores.push(Vec::new());
+            fits.push(Some(scored.fit));
+        }
+    }
     let chosen = choose(&table.cells, spec.select) as u32;
+    let fit = fits.get_mut(chosen as usize).and_then(Option::take);
     let report = TuneReport {
         metric: spec.metric,
         select: spec.select,
@@ -477,9 +504,10 @@ pub fn tune(data: &TuneData, classes: &[String], rows: usize, spec: &TuneSpec, q
         chosen,
         grouped_by: spec.group_by.clone(),
         groups: first_groups as u64,
+        held_out_rows: data.held_out.as_ref().map_or(0, |h| h.y.len() as u64),
     };
     drop(bar);
-    Ok(Tuned { report, fit_seconds: table.seconds, seconds: start.elapsed().as_secs_f64() })
+    Ok(Tuned { report, fit_seconds: table.seconds, seconds: start.elapsed().as_secs_f64(), fit })
 }
 
 #[cfg(test)]
