@@ -249,6 +249,16 @@ fn group_by_keeps_captures_in_one_fold_and_out_of_the_model() {
     // The column is never a feature: the model predicts files without it.
     let plain = synth(dir.path(), "plain.csv", 50, 4, false);
     ntc().args(["predict", "-q", "-m"]).arg(&model).arg(&plain).assert().success();
+    // Grouped, no final pass on held-out rows: the rest of the training rows' groups would be among them.
+    ntc()
+        .args(["train", "--tune", "--tune-rows", "400", "--rungs", "0", "--grid", "c=1:3:2,gamma=-5:-3:2", "--no-proba"])
+        .args(["--group-by", "capture", "--max-rows", "500", "--held-out", "300", "-m"])
+        .arg(&model)
+        .arg(&data)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("--held-out: no final pass with --group-by"))
+        .stdout(predicates::str::contains(" final ").not());
     // A group column that does not exist, or too few groups for the folds, is a clear error.
     ntc()
         .args(["train", "-q", "--tune", "--group-by", "nope"])
