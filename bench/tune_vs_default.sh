@@ -9,7 +9,7 @@ cargo build --release -q
 ntc=target/release/ntc
 work=bench/data/tune-vs-default
 mkdir -p "$work"
-score() { "$ntc" evaluate -q --json -m "$1" "$2" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"macro_f1\"]:.4f} {d[\"accuracy\"]:.4f}")'; }
+score() { "$ntc" evaluate -q --json -m "$1" "$2" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.4f %.4f" % (d["macro_f1"], d["accuracy"]))'; }
 printf '%-9s %-15s %-15s %8s  %s\n' variant "untuned f1 acc" "tuned f1 acc" "tuned s" "chosen"
 for variant in clean dirty; do
   flag=(); [ "$variant" = dirty ] && flag=(--dirty)
