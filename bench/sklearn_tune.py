@@ -1,5 +1,7 @@
 """The peer of `ntc train --tune`: scikit-learn's GridSearchCV over the same
-grid, transforms and class weights, on the rows ntc tuned on.
+grid, transforms and class weights, on the rows ntc tuned on; its SVC is
+scikit-learn's (libsvm) or, with --intelex, scikit-learn-intelex's (oneDAL,
+what `patch_sklearn()` substitutes).
 
 Reads ntc's tuning sample (bench/tune.py derives it with `ntc train
 --sample-out`), prepares it as ntc does (bench/prep.py), searches the coarse
@@ -10,18 +12,19 @@ training rows; default: the tuning sample) and scores a test CSV. Writes
 timings and scores as JSON.
 
 usage: sklearn_tune.py SAMPLE.csv TEST.csv OUT.json [--refit TRAIN.csv] [--grid c=-5:15:2,gamma=3:-15:-2]
-       [--folds 5] [--jobs 2] [--metric macro_f1] [--class-weights none,sqrt]
+       [--folds 5] [--jobs 2] [--metric macro_f1] [--class-weights none,sqrt] [--intelex]
 """
 import argparse
 import json
 import time
+import warnings
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from sklearn.svm import SVC
 
 from prep import Prep, read
+from sklearn_svc import svc_class
 
 SCORING = {"macro_f1": "f1_macro", "accuracy": "accuracy", "weighted_f1": "f1_weighted"}
 # As ntc's tuning fits (src/tune/mod.rs, MAX_ITER_PER_ROW and CV_EPS): at most
@@ -76,7 +79,10 @@ def main():
     ap.add_argument("--class-weights", default="none,sqrt", help="weightings to try, as ntc --tune's default")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--refit", help="CSV of the rows to refit the best cell on (default: the tuning sample)")
+    ap.add_argument("--intelex", action="store_true", help="scikit-learn-intelex's SVC")
     a = ap.parse_args()
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    SVC = svc_class(a.intelex)
     (cs, cstep), (gs, gstep) = parse_grid(a.grid)
 
     train, y = read(a.sample)

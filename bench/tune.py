@@ -1,5 +1,6 @@
-"""`ntc train --tune` against scikit-learn's GridSearchCV, same rows, same
-grid, same run, on clean and dirty synthetic flows.
+"""`ntc train --tune` against scikit-learn's GridSearchCV, with scikit-learn's
+SVC (libsvm) and with scikit-learn-intelex's (oneDAL), same rows, same grid,
+same run, on clean and dirty synthetic flows.
 
 As a user trains: every model is fitted on the same `--max-rows` training rows
 (ntc's stratified sample of the training file); the tuning of both tools runs
@@ -31,6 +32,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
+# GridSearchCV with scikit-learn's SVC (libsvm) and with scikit-learn-intelex's (oneDAL).
+PEERS = [("sklearn GridSearchCV", []), ("intelex GridSearchCV", ["--intelex"])]
 
 
 def timed(cmd, **kw):
@@ -83,7 +86,7 @@ def main():
         train, test = d / f"tune_train_{v}.csv", d / f"tune_test_{v}.csv"
         subprocess.run([ntc, "synth", "-q", "--rows", "100000", "--seed", "1", *dirty, "-o", train], check=True)
         subprocess.run([ntc, "synth", "-q", "--rows", "20000", "--seed", "2", *dirty, "-o", test], check=True)
-        scores, speedups = {}, {"search": [], "total": []}
+        scores, speedups = {}, {}
 
         def row(seed, name, f1, acc, search="", total="", chosen=""):
             scores.setdefault(name, []).append(f1)
@@ -120,26 +123,30 @@ def main():
             refit(ntc, sample, max_rows, seed, cells[0], top)
             row(seed, "ntc top cell", *evaluate(ntc, top, test), chosen=describe(cells[0]))
 
-            sk = d / f"tune_sklearn_{v}_{seed}.json"
-            subprocess.run([PY, HERE / "sklearn_tune.py", tune_sample, test, sk, "--refit", sample, "--grid", a.grid,
-                            "--seed", str(seed)], check=True)
-            r = json.load(open(sk))
-            row(seed, "sklearn GridSearchCV", r["test_macro_f1"], r["test_accuracy"], r["tune_seconds"],
-                r["tune_and_refit_seconds"], describe(r["best"], "cv_score"))
-            speedups["search"].append(r["tune_seconds"] / search["ntc --tune"])
-            speedups["total"].append(r["tune_and_refit_seconds"] / times["ntc --tune"])
-            print(f"{v:<7} {seed:>4} speed-up (wall), ntc --tune against GridSearchCV: search {speedups['search'][-1]:.1f}x, "
-                  f"total {speedups['total'][-1]:.1f}x\n", flush=True)
+            for peer, flags in PEERS:
+                sk = d / f"tune_{peer.split()[0]}_{v}_{seed}.json"
+                subprocess.run([PY, HERE / "sklearn_tune.py", tune_sample, test, sk, "--refit", sample, "--grid", a.grid,
+                                "--seed", str(seed), *flags], check=True)
+                r = json.load(open(sk))
+                row(seed, peer, r["test_macro_f1"], r["test_accuracy"], r["tune_seconds"],
+                    r["tune_and_refit_seconds"], describe(r["best"], "cv_score"))
+                ups = speedups.setdefault(peer, {"search": [], "total": []})
+                ups["search"].append(r["tune_seconds"] / search["ntc --tune"])
+                ups["total"].append(r["tune_and_refit_seconds"] / times["ntc --tune"])
+                print(f"{v:<7} {seed:>4} speed-up (wall), ntc --tune against {peer}: search {ups['search'][-1]:.1f}x, "
+                      f"total {ups['total'][-1]:.1f}x", flush=True)
+            print(flush=True)
 
         print(f"{v:<7} summary over seeds {a.seeds}: test macro-F1 mean (median)")
         for name, f1s in scores.items():
             print(f"{v:<7}      {name:<22} {statistics.mean(f1s):>13.4f} ({statistics.median(f1s):.4f})")
-        diffs = [ours - peer for ours, peer in zip(scores["ntc --tune"], scores["sklearn GridSearchCV"])]
-        print(f"{v:<7}      ntc --tune minus GridSearchCV, per seed: {', '.join(f'{d:+.4f}' for d in diffs)}; "
-              f"mean {statistics.mean(diffs):+.4f}, ntc ahead on {sum(d > 0 for d in diffs)} of {len(diffs)}")
-        for what, ups in speedups.items():
-            print(f"{v:<7}      speed-up (wall, {what}) median {statistics.median(ups):.1f}x "
-                  f"(each: {', '.join(f'{s:.1f}' for s in ups)})", flush=True)
+        for peer, _ in PEERS:
+            diffs = [ours - theirs for ours, theirs in zip(scores["ntc --tune"], scores[peer])]
+            print(f"{v:<7}      ntc --tune minus {peer}, per seed: {', '.join(f'{d:+.4f}' for d in diffs)}; "
+                  f"mean {statistics.mean(diffs):+.4f}, ntc ahead on {sum(d > 0 for d in diffs)} of {len(diffs)}")
+            for what, ups in speedups[peer].items():
+                print(f"{v:<7}      speed-up against {peer} (wall, {what}) median {statistics.median(ups):.1f}x "
+                      f"(each: {', '.join(f'{s:.1f}' for s in ups)})", flush=True)
         print(flush=True)
 
 

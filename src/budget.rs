@@ -64,9 +64,9 @@ const NO_PROBA_SHARE: f64 = 0.28;
 const ROW_COPIES: f64 = 6.0;
 /// Heap bytes per cached kernel byte (rows grow and are freed in pieces).
 const CACHE_OVERHEAD: f64 = 1.5;
-/// Reading the file: a few Polars chunks and buffers, and per row its label and class.
+/// Reading the file: a few Polars chunks and buffers, and per row its label, class and byte offset.
 const READ_BASE_BYTES: f64 = 200e6;
-const READ_BYTES_PER_ROW: f64 = 24.0;
+const READ_BYTES_PER_ROW: f64 = 32.0;
 /// Auto caps are multiples of this.
 const ROUND: usize = 1000;
 

@@ -654,17 +654,20 @@ fn fit(
     let oversampled = (choice.oversample == Oversample::Smote).then(|| tune::smote::oversample(&xs, d, y, k, choice.svc.seed));
     let (x_fit, y_fit) = oversampled.as_ref().map_or((&xs[..], y), |(xo, yo)| (&xo[..], &yo[..]));
     let reused = chosen_fit.is_some();
-    let (svm, pair_times) = match chosen_fit {
+    let (svm, pair_times, duals) = match chosen_fit {
         // Tuning's final pass fitted these rows with these settings already.
-        Some(tune::FinalFit { mut svm, mut pair_times }) => {
+        Some(tune::FinalFit { mut svm, mut pair_times, duals }) => {
             if choice.svc.probability {
-                for (t, s) in pair_times.iter_mut().zip(svm.calibrate(x_fit, d, y_fit, &choice.svc)) {
+                for (t, s) in pair_times.iter_mut().zip(svm.calibrate(x_fit, d, y_fit, &choice.svc, &duals)) {
                     t.calibration_seconds = s;
                 }
             }
-            (svm, pair_times)
+            (svm, pair_times, duals)
         }
-        None => SvmModel::fit_timed(x_fit, d, y_fit, k, &choice.svc)?,
+        None => {
+            let fit = SvmModel::fit_timed(x_fit, d, y_fit, k, &choice.svc)?;
+            (fit.svm, fit.pair_times, fit.duals)
+        }
     };
     drop(spin);
     phases.lap(match (reused, choice.svc.probability) {
@@ -673,8 +676,12 @@ fn fit(
         (false, true) => "fit the SVM pairs, with calibration",
         (false, false) => "fit the SVM pairs",
     });
-    let pred = svm.predict(&xs, false);
-    let training_metrics = Metrics::from_pairs(y, &pred.class, classes);
+    let predicted = match oversampled {
+        // SMOTE's rows are in the fit too: its decision values are not the training rows'.
+        Some(_) => svm.predict(&xs, false).class,
+        None => svm.training_classes(&xs, d, y, &duals),
+    };
+    let training_metrics = Metrics::from_pairs(y, &predicted, classes);
     phases.lap("training accuracy (predict the training rows)");
     Ok(Fitted { pre, svm, training_metrics, imputed_cells: summary.imputed_cells, pair_times })
 }

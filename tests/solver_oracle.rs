@@ -1,11 +1,13 @@
-//! The project's SMO solver against linfa-svm's, the reference
-//! implementation, on small binary problems: same dual objective, same
-//! decisions (within solver tolerance).
+//! The project's solvers (SMO for tuning, the working-set solver for fits)
+//! against linfa-svm's, the reference implementation, on small binary
+//! problems: same dual objective, same decisions (within solver tolerance).
 
 use linfa::prelude::*;
 use linfa_svm::Svm;
 use ndarray::{Array1, Array2};
-use ntc::svm::smo::solve;
+use ntc::svm::kernel_rows::{KernelRows, RowArena};
+use ntc::svm::smo::{solve, BinarySolution, Options};
+use ntc::svm::working_set;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -36,9 +38,19 @@ fn compare(n: usize, d: usize, c: f64, gamma: f64, seed: u64) {
     let (x, y) = problem(n, d, seed);
     let flat: Vec<f64> = x.iter().copied().collect();
     let ys: Vec<i8> = y.iter().map(|&p| if p { 1 } else { -1 }).collect();
-    let ours = solve(&flat, d, gamma, &ys, &vec![c; n], 1e-6, 1 << 24);
+    let smo = solve(&flat, d, gamma, &ys, &vec![c; n], 1e-6, 1 << 24);
+    // A cache of 64 rows: working sets of 64, many outer steps, shrinking.
+    let mut rows = KernelRows::new(&flat, d, gamma, RowArena::new(64 * n * 4));
+    let blocks = working_set::solve(&mut rows, &ys, &vec![c; n], &Options { eps: 1e-6, ..Options::default() });
+    for ours in [smo, blocks] {
+        agree(&x, &y, &ours, d, c, gamma, seed);
+    }
+}
 
-    let dataset = Dataset::new(x.clone(), Array1::from(y.clone()));
+/// `ours` has linfa-svm's dual objective and decisions on the problem `x`, `y`.
+fn agree(x: &Array2<f64>, y: &[bool], ours: &BinarySolution, d: usize, c: f64, gamma: f64, seed: u64) {
+
+    let dataset = Dataset::new(x.clone(), Array1::from(y.to_vec()));
     let theirs = Svm::<f64, bool>::params()
         .pos_neg_weights(c, c)
         .gaussian_kernel(1.0 / gamma)

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use ndarray::Array2;
 use polars::prelude::*;
 
-use crate::data::reader::{parse_cell, Batch, FlowReader};
+use crate::data::reader::{is_number, Batch, FlowReader};
 use crate::error::{display_path, Error, Result};
 use crate::features::{Columns, TextColumn};
 
@@ -53,6 +53,9 @@ pub struct Labels {
     pub header: Vec<u8>,
     pub chunk_starts: Vec<u64>,
     pub chunk_rows: usize,
+    /// The byte offset where each row starts: pass 2 hands Polars only the
+    /// rows of a sample, not every row of its chunks.
+    pub row_starts: Vec<u64>,
     /// The file is gzip: `chunk_starts` are offsets in its decompressed text.
     pub gzip: bool,
     /// The file has blank lines, which Polars would read as rows: pass 2 reads it line by line.
@@ -117,11 +120,15 @@ fn read_labels_in_chunks(path: &Path, opts: &FirstPass, chunk_rows: usize) -> Re
     let mut seen: Option<HashSet<u64>> = opts.count_duplicates.then(HashSet::new);
     let hasher = BuildHasherDefault::<DefaultHasher>::default();
     let mut duplicates = 0u64;
+    // The records themselves are needed for the survey (the first chunk), groups and duplicates.
+    let every_record = group_idx.is_some() || seen.is_some();
     while r.next_batch(&plan, chunk_rows, &mut batch)? > 0 {
         if labels.chunk_starts.is_empty() {
             survey(&batch.records, &mut labels.survey);
+            r.keep_records(every_record);
         }
         labels.chunk_starts.push(batch.offsets[0]);
+        labels.row_starts.extend_from_slice(&batch.offsets);
         for rec in &batch.records {
             if let Some(gi) = group_idx {
                 let key = rec[gi].trim_ascii();
@@ -167,9 +174,10 @@ fn survey(records: &[csv::ByteRecord], out: &mut [(u64, u64)]) {
             if cell.trim_ascii().is_empty() {
                 continue;
             }
-            match parse_cell(cell) {
-                Some(_) => o.0 += 1,
-                None => o.1 += 1,
+            if is_number(cell) {
+                o.0 += 1;
+            } else {
+                o.1 += 1;
             }
         }
     }
@@ -211,7 +219,7 @@ pub fn read_rows(
     let mut texts = TextColumns::new(text);
     let mut file = File::open(path).map_err(|e| Error::input(format!("{}: {e}", display_path(path))))?;
     let mut next = 0; // next wanted position in `rows`
-    let mut buf = Vec::new();
+    let (mut buf, mut chunk) = (Vec::new(), Vec::new());
     for (c, w) in labels.chunk_starts.windows(2).enumerate() {
         let first = c * labels.chunk_rows;
         let n = (labels.len() - first).min(labels.chunk_rows);
@@ -229,10 +237,25 @@ pub fn read_rows(
         if wanted.is_empty() {
             continue;
         }
+        chunk.clear();
+        file.seek(SeekFrom::Start(w[0]))?;
+        (&mut file).take(w[1] - w[0]).read_to_end(&mut chunk)?;
         buf.clear();
         buf.extend_from_slice(&labels.header);
-        file.seek(SeekFrom::Start(w[0]))?;
-        (&mut file).take(w[1] - w[0]).read_to_end(&mut buf)?;
+        if wanted.len() == n {
+            buf.extend_from_slice(&chunk);
+        } else {
+            // Only the sample's rows: Polars parses what is used, and row k is wanted[k].
+            for &r in &wanted {
+                let from = (labels.row_starts[first + r] - w[0]) as usize;
+                let to = labels.row_starts.get(first + r + 1).map_or(chunk.len(), |&e| (e - w[0]) as usize);
+                buf.extend_from_slice(&chunk[from..to]);
+                if !buf.ends_with(b"\n") {
+                    buf.push(b'\n');
+                }
+            }
+        }
+        let height = wanted.len();
         let df = CsvReadOptions::default()
             .with_has_header(true)
             .with_schema_overwrite(Some(Arc::clone(&dtypes)))
@@ -240,11 +263,11 @@ pub fn read_rows(
             .into_reader_with_file_handle(Cursor::new(&buf))
             .finish();
         let df = match df {
-            Ok(df) if df.height() == n => df,
+            Ok(df) if df.height() == height => df,
             Ok(df) => {
                 return Err(locate_error(path, numeric, label).unwrap_or_else(|| {
                     Error::input(format!(
-                        "{}: Polars read {} rows where the first pass counted {n} (rows {}..)",
+                        "{}: Polars read {} rows where the first pass counted {height} (rows {}..)",
                         display_path(path),
                         df.height(),
                         first + 1
@@ -259,17 +282,18 @@ pub fn read_rows(
             .collect::<PolarsResult<_>>()
             .map_err(|e| polars_err(path, e))?;
         // One column at a time into a chunk-local buffer, then rows in order.
+        // Row k of the frame is wanted[k] (the whole chunk: wanted[k] == k).
         let mut values = vec![0.0; wanted.len() * d];
         for (j, col) in cols.iter().enumerate() {
-            for (k, &r) in wanted.iter().enumerate() {
-                values[k * d + j] = col.get(r).unwrap_or(f64::NAN);
+            for k in 0..wanted.len() {
+                values[k * d + j] = col.get(k).unwrap_or(f64::NAN);
             }
         }
         data.extend_from_slice(&values);
         for (t, name) in text.iter().enumerate() {
             let col = df.column(name.as_str()).and_then(|c| c.str()).map_err(|e| polars_err(path, e))?;
-            for &r in &wanted {
-                texts.push(t, col.get(r).unwrap_or(""));
+            for k in 0..wanted.len() {
+                texts.push(t, col.get(k).unwrap_or(""));
             }
         }
     }

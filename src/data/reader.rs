@@ -78,15 +78,16 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Accepted records (whether or not [`FlowReader::keep_records`] kept them).
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.lines.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.lines.is_empty()
     }
     /// Records read into this batch, accepted or rejected.
     pub fn records_read(&self) -> usize {
-        self.records.len() + self.rejects.len()
+        self.lines.len() + self.rejects.len()
     }
     /// The input bytes of accepted record `i` (empty unless reading with [`OnError::Skip`]).
     pub fn raw(&self, i: usize) -> &[u8] {
@@ -127,6 +128,9 @@ pub struct FlowReader {
     counted_to: u64,
     /// Blank lines skipped so far.
     blank_lines: u64,
+    /// Accepted records are copied into [`Batch::records`] (the default);
+    /// a pass that reads only labels and features can do without.
+    keep_records: bool,
 }
 
 /// Bytes read from the input, from offset `start` on: lets a rejected record be copied out verbatim.
@@ -253,7 +257,7 @@ impl FlowReader {
                 return Err(Error::at(&name, 1, Some(h), "duplicate column name in header"));
             }
         }
-        Ok(FlowReader { name, rdr, headers, raw_headers, record: csv::ByteRecord::new(), tape, skip: on_error == OnError::Skip, gzip, newlines: 0, counted_to: 0, blank_lines: 0 })
+        Ok(FlowReader { name, rdr, headers, raw_headers, record: csv::ByteRecord::new(), tape, skip: on_error == OnError::Skip, gzip, newlines: 0, counted_to: 0, blank_lines: 0, keep_records: true })
     }
 
     pub fn name(&self) -> &str {
@@ -369,7 +373,9 @@ impl FlowReader {
                     }
                     batch.offsets.push(start);
                     batch.lines.push(line);
-                    batch.records.push(self.record.clone());
+                    if self.keep_records {
+                        batch.records.push(self.record.clone());
+                    }
                 }
                 Err(e) if self.skip => {
                     batch.features.truncate(n_features);
@@ -480,6 +486,11 @@ impl FlowReader {
             }
         });
         (after_last + bytes as u64, lines)
+    }
+
+    /// Whether accepted records are copied into [`Batch::records`] (the default).
+    pub fn keep_records(&mut self, keep: bool) {
+        self.keep_records = keep;
     }
 
     /// Blank lines skipped so far (the csv crate skips them; Polars would read them as rows of nulls).
@@ -606,6 +617,29 @@ impl<R: Read> Read for HashingReader<R> {
         self.hash.0.lock().unwrap().update(&buf[..n]);
         Ok(n)
     }
+}
+
+/// Whether a cell is a number to [`parse_cell`], without parsing it when it
+/// is plainly written (digits, one point, a sign): the first pass surveys
+/// 65,536 rows of every column this way.
+pub fn is_number(cell: &[u8]) -> bool {
+    let s = cell.trim_ascii();
+    let digits = s.strip_prefix(b"-").or_else(|| s.strip_prefix(b"+")).unwrap_or(s);
+    let (mut points, mut any_digit, mut plain) = (0, false, true);
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => any_digit = true,
+            b'.' => points += 1,
+            _ => {
+                plain = false;
+                break;
+            }
+        }
+    }
+    if plain && any_digit && points <= 1 {
+        return true;
+    }
+    parse_cell(cell).is_some()
 }
 
 /// Parses one numeric cell. Empty means missing (NaN); CICFlowMeter's

@@ -1,15 +1,16 @@
 //! Batched prediction against the support vectors that all pairs share.
 //!
-//! Rows are classified in blocks: one f32 matrix multiply gives every
-//! row-by-support-vector dot product of the block, a vectorised exponential
-//! turns them into kernel values, and since support vectors are grouped by
-//! class, each pair's decision is two contiguous dot products (libsvm's
-//! layout). Blocks run in parallel; results keep input order.
+//! Rows are classified in blocks: the kernel values of a block against the
+//! support vectors come from training's own kernel tiles
+//! ([`KernelColumns`]: the same values to the bit, the exponential taken on
+//! the tile), and since support vectors are grouped by class, each pair's
+//! decision is two contiguous dot products (libsvm's layout). Blocks run in
+//! parallel; results keep input order.
 
-use ndarray::{linalg::general_mat_mul, s, Array2, ArrayView2};
 use rayon::prelude::*;
 
-use super::kernel::{dot32, dot_mixed, rbf_from_dots};
+use super::kernel::dot_mixed;
+use super::kernel_rows::KernelColumns;
 use super::probability::{couple, sigmoid_predict};
 use super::SvmModel;
 
@@ -36,34 +37,23 @@ struct DensePair {
     platt: Option<(f64, f64)>,
 }
 
-/// Support vectors per tile of the dense path.
-const SV_TILE: usize = 2048;
-
-/// Up to this many pairs (12 classes), all pair decisions of a block are one
-/// more matrix multiply with a dense `support vectors x pairs` coefficient
-/// matrix; beyond, the zeros of that matrix would cost more than they save
-/// and each pair sums its two class ranges instead.
-const DENSE_PAIRS_MAX: usize = 66;
+/// Support vectors per kernel tile: a block's tile (rows x this, f32)
+/// stays in L2 while every pair sums its part of it.
+const SV_TILE: usize = 256;
 
 /// A model prepared for fast prediction (built once, used for every batch).
 pub struct Predictor {
     k: usize,
     d: usize,
-    gamma: f32,
-    sv: Array2<f32>,
-    sv_norms: Vec<f32>,
+    sv: KernelColumns,
     pairs: Vec<DensePair>,
-    /// `n_sv x pairs` coefficients, when there are few pairs.
-    dense_coef: Option<Array2<f64>>,
 }
 
 impl Predictor {
     pub fn new(m: &SvmModel) -> Predictor {
         let d = m.n_features;
-        let n_sv = m.n_support_vectors();
-        let sv = Array2::from_shape_vec((n_sv, d), m.support_vectors.iter().map(|&v| v as f32).collect())
-            .expect("support vector matrix shape");
-        let sv_norms = sv.outer_iter().map(|r| dot32(r.as_slice().unwrap(), r.as_slice().unwrap())).collect();
+        let sv32: Vec<f32> = m.support_vectors.iter().map(|&v| v as f32).collect();
+        let sv = KernelColumns::new(&sv32, d, m.gamma as f32);
         let range = |c: usize| (m.sv_class_start[c] as usize, m.sv_class_start[c + 1] as usize);
         let pairs: Vec<DensePair> = m
             .pairs
@@ -84,19 +74,7 @@ impl Predictor {
                 DensePair { a, b, a_start: a0, a_coef, b_start: b0, b_coef, rho: p.rho, platt: p.platt }
             })
             .collect();
-        let dense_coef = (pairs.len() <= DENSE_PAIRS_MAX).then(|| {
-            let mut c = Array2::<f64>::zeros((n_sv, pairs.len()));
-            for (j, p) in pairs.iter().enumerate() {
-                for (i, &v) in p.a_coef.iter().enumerate() {
-                    c[[p.a_start + i, j]] = v;
-                }
-                for (i, &v) in p.b_coef.iter().enumerate() {
-                    c[[p.b_start + i, j]] = v;
-                }
-            }
-            c
-        });
-        Predictor { k: m.n_classes, d, gamma: m.gamma as f32, sv, sv_norms, pairs, dense_coef }
+        Predictor { k: m.n_classes, d, sv, pairs }
     }
 
     /// Classifies rows of `x` (row-major, scaled features).
@@ -125,49 +103,36 @@ impl Predictor {
     fn block_decisions(&self, chunk: &[f64]) -> Vec<f64> {
         let d = self.d;
         let r = chunk.len() / d.max(1);
-        let n_sv = self.sv.nrows();
+        let n_sv = self.sv.len();
         let np = self.pairs.len();
         let xb: Vec<f32> = chunk.iter().map(|&v| v as f32).collect();
-        let xs = ArrayView2::from_shape((r, d), &xb).expect("block shape");
-        let x_norms: Vec<f32> = xb.chunks_exact(d.max(1)).map(|x| dot32(x, x)).collect();
-        if let Some(coef) = &self.dense_coef {
-            // Support vectors in tiles, so that the kernel tile stays in cache
-            // between the two multiplies.
-            let mut dec = Array2::<f64>::zeros((r, np));
-            let mut tile = Array2::<f32>::zeros((r, SV_TILE.min(n_sv)));
-            let mut tile64 = Array2::<f64>::zeros((r, SV_TILE.min(n_sv)));
-            for start in (0..n_sv).step_by(SV_TILE) {
-                let end = (start + SV_TILE).min(n_sv);
-                let mut kt = tile.slice_mut(s![.., ..end - start]);
-                general_mat_mul(1.0, &xs, &self.sv.slice(s![start..end, ..]).t(), 0.0, &mut kt);
-                for (mut row, &xn) in kt.outer_iter_mut().zip(&x_norms) {
-                    rbf_from_dots(row.as_slice_mut().expect("contiguous row"), &self.sv_norms[start..end], xn, self.gamma);
-                }
-                let mut kt64 = tile64.slice_mut(s![.., ..end - start]);
-                kt64.zip_mut_with(&kt, |w, &v| *w = v as f64);
-                general_mat_mul(1.0, &kt64, &coef.slice(s![start..end, ..]), 1.0, &mut dec);
-            }
-            let mut out = dec.into_raw_vec_and_offset().0;
-            for row in out.chunks_exact_mut(np.max(1)) {
-                for (v, p) in row.iter_mut().zip(&self.pairs) {
-                    *v -= p.rho;
+        let packed = self.sv.pack(&xb);
+        let mut dec = vec![0f64; r * np];
+        let mut tile = vec![0f32; r * SV_TILE];
+        for start in (0..n_sv).step_by(SV_TILE) {
+            let end = (start + SV_TILE).min(n_sv);
+            let w = end - start;
+            self.sv.block(&packed, start, end, &mut tile[..r * w]);
+            for (p, pair) in self.pairs.iter().enumerate() {
+                // The tile's support vectors of the pair's two classes.
+                for (first, coef) in [(pair.a_start, &pair.a_coef), (pair.b_start, &pair.b_coef)] {
+                    let (lo, hi) = (first.max(start), (first + coef.len()).min(end));
+                    if lo >= hi {
+                        continue;
+                    }
+                    let c = &coef[lo - first..hi - first];
+                    for (row, k) in tile[..r * w].chunks_exact(w).enumerate() {
+                        dec[row * np + p] += dot_mixed(&k[lo - start..hi - start], c);
+                    }
                 }
             }
-            return out;
         }
-        let mut kmat = Array2::<f32>::zeros((r, n_sv));
-        general_mat_mul(1.0, &xs, &self.sv.t(), 0.0, &mut kmat);
-        let mut out = Vec::with_capacity(r * np);
-        for (mut row, &xn) in kmat.outer_iter_mut().zip(&x_norms) {
-            let row = row.as_slice_mut().expect("contiguous");
-            rbf_from_dots(row, &self.sv_norms, xn, self.gamma);
-            for p in &self.pairs {
-                let fa = dot_mixed(&row[p.a_start..p.a_start + p.a_coef.len()], &p.a_coef);
-                let fb = dot_mixed(&row[p.b_start..p.b_start + p.b_coef.len()], &p.b_coef);
-                out.push(fa + fb - p.rho);
+        for row in dec.chunks_exact_mut(np.max(1)) {
+            for (v, p) in row.iter_mut().zip(&self.pairs) {
+                *v -= p.rho;
             }
         }
-        out
+        dec
     }
 
     fn predict_block(&self, chunk: &[f64], proba: bool) -> (Vec<usize>, Vec<f64>) {

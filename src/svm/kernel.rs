@@ -78,36 +78,23 @@ with_avx2! {
 }
 
 with_avx2! {
-    /// f32 dot product with eight accumulators.
-    pub fn dot32(a: &[f32], b: &[f32]) -> f32 {
-        let mut s = [0.0f32; 8];
-        let mut ca = a.chunks_exact(8);
-        let mut cb = b.chunks_exact(8);
-        for (x, y) in (&mut ca).zip(&mut cb) {
-            for k in 0..8 {
-                s[k] += x[k] * y[k];
-            }
-        }
-        let mut t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-        for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-            t += x * y;
-        }
-        t
-    }
-}
-
-with_avx2! {
-    /// f32 values against f64 coefficients, summed in f64 (four accumulators).
+    /// f32 values against f64 coefficients, summed in f64: sixteen
+    /// accumulators, four vectors' worth, so that the sum is not bound by
+    /// the latency of one chain of adds.
     pub fn dot_mixed(a: &[f32], b: &[f64]) -> f64 {
-        let mut s = [0.0f64; 4];
-        let mut ca = a.chunks_exact(4);
-        let mut cb = b.chunks_exact(4);
+        let mut s = [0.0f64; 16];
+        let mut ca = a.chunks_exact(16);
+        let mut cb = b.chunks_exact(16);
         for (x, y) in (&mut ca).zip(&mut cb) {
-            for k in 0..4 {
+            for k in 0..16 {
                 s[k] += x[k] as f64 * y[k];
             }
         }
-        let mut t = (s[0] + s[1]) + (s[2] + s[3]);
+        let mut q = [0.0f64; 4];
+        for k in 0..4 {
+            q[k] = (s[k] + s[k + 4]) + (s[k + 8] + s[k + 12]);
+        }
+        let mut t = (q[0] + q[1]) + (q[2] + q[3]);
         for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
             t += *x as f64 * y;
         }

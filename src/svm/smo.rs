@@ -30,6 +30,9 @@ pub struct BinarySolution {
     pub iterations: usize,
     /// False when the iteration limit stopped the solver before the tolerance was met.
     pub converged: bool,
+    /// The gradient `G = Q alpha - e` at the solution, per row: `y_t (G_t + 1) - rho`
+    /// is row t's decision value, for nothing.
+    pub grad: Vec<f64>,
 }
 
 /// Solves one binary problem over rows `x` (row-major, `d` features).
@@ -85,11 +88,12 @@ pub fn solve_kernel(q: KernelCache, y: &[i8], c: &[f64], opts: &Options) -> Bina
     let (iterations, converged) = s.run(max_iter);
     let rho = s.rho();
     let objective = s.alpha.iter().zip(&s.grad).map(|(a, g)| a * (g - 1.0)).sum::<f64>() / 2.0;
-    let mut coef = vec![0.0; l];
+    let (mut coef, mut grad) = (vec![0.0; l], vec![0.0; l]);
     for p in 0..l {
         coef[s.perm[p]] = s.alpha[p] * s.y[p];
+        grad[s.perm[p]] = s.grad[p];
     }
-    BinarySolution { coef, rho, objective, iterations, converged }
+    BinarySolution { coef, rho, objective, iterations, converged, grad }
 }
 
 struct Solver<'a> {
@@ -214,58 +218,8 @@ impl Solver<'_> {
         let l = self.y.len();
         let Solver { q, y, c, alpha, grad, .. } = self;
         let (ki, kj) = q.pair(i, j, len);
-        let kij = ki[j] as f64;
-        let (ci, cj) = (c[i], c[j]);
+        let (ai, aj) = pair_step(y[i] == y[j], grad[i], grad[j], alpha[i], alpha[j], c[i], c[j], ki[j] as f64);
         let (old_ai, old_aj) = (alpha[i], alpha[j]);
-        let quad = (2.0 - 2.0 * kij).max(TAU); // K_ii = K_jj = 1 for RBF
-        let (mut ai, mut aj) = (old_ai, old_aj);
-        if y[i] != y[j] {
-            let delta = (-grad[i] - grad[j]) / quad;
-            let diff = ai - aj;
-            ai += delta;
-            aj += delta;
-            if diff > 0.0 {
-                if aj < 0.0 {
-                    aj = 0.0;
-                    ai = diff;
-                }
-            } else if ai < 0.0 {
-                ai = 0.0;
-                aj = -diff;
-            }
-            if diff > ci - cj {
-                if ai > ci {
-                    ai = ci;
-                    aj = ci - diff;
-                }
-            } else if aj > cj {
-                aj = cj;
-                ai = cj + diff;
-            }
-        } else {
-            let delta = (grad[i] - grad[j]) / quad;
-            let sum = ai + aj;
-            ai -= delta;
-            aj += delta;
-            if sum > ci {
-                if ai > ci {
-                    ai = ci;
-                    aj = sum - ci;
-                }
-            } else if aj < 0.0 {
-                aj = 0.0;
-                ai = sum;
-            }
-            if sum > cj {
-                if aj > cj {
-                    aj = cj;
-                    ai = sum - cj;
-                }
-            } else if ai < 0.0 {
-                ai = 0.0;
-                aj = sum;
-            }
-        }
         alpha[i] = ai;
         alpha[j] = aj;
         // G_t += Q_ti dA_i + Q_tj dA_j, with Q_ti = y_t y_i K_ti.
@@ -405,36 +359,99 @@ impl Solver<'_> {
     }
 
     fn rho(&self) -> f64 {
-        let (mut ub, mut lb) = (f64::INFINITY, f64::NEG_INFINITY);
-        let (mut n_free, mut sum_free) = (0usize, 0.0f64);
-        for t in 0..self.y.len() {
-            let yg = self.y[t] * self.grad[t];
-            match self.status[t] {
-                UPPER => {
-                    if self.y[t] < 0.0 {
-                        ub = ub.min(yg);
-                    } else {
-                        lb = lb.max(yg);
-                    }
-                }
-                LOWER => {
-                    if self.y[t] > 0.0 {
-                        ub = ub.min(yg);
-                    } else {
-                        lb = lb.max(yg);
-                    }
-                }
-                _ => {
-                    n_free += 1;
-                    sum_free += yg;
-                }
+        rho_from((0..self.y.len()).map(|t| (self.y[t], self.grad[t], self.alpha[t], self.c[t])))
+    }
+}
+
+/// The analytic solution of the two-variable subproblem (libsvm's update,
+/// clipped to the box): new `(alpha_i, alpha_j)` from their gradients, bounds
+/// and kernel value, for labels that are equal (`same`) or not.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn pair_step(same: bool, gi: f64, gj: f64, ai: f64, aj: f64, ci: f64, cj: f64, kij: f64) -> (f64, f64) {
+    let quad = (2.0 - 2.0 * kij).max(TAU); // K_ii = K_jj = 1 for RBF
+    let (mut ai, mut aj) = (ai, aj);
+    if !same {
+        let delta = (-gi - gj) / quad;
+        let diff = ai - aj;
+        ai += delta;
+        aj += delta;
+        if diff > 0.0 {
+            if aj < 0.0 {
+                aj = 0.0;
+                ai = diff;
             }
+        } else if ai < 0.0 {
+            ai = 0.0;
+            aj = -diff;
         }
-        if n_free > 0 {
-            sum_free / n_free as f64
+        if diff > ci - cj {
+            if ai > ci {
+                ai = ci;
+                aj = ci - diff;
+            }
+        } else if aj > cj {
+            aj = cj;
+            ai = cj + diff;
+        }
+    } else {
+        let delta = (gi - gj) / quad;
+        let sum = ai + aj;
+        ai -= delta;
+        aj += delta;
+        if sum > ci {
+            if ai > ci {
+                ai = ci;
+                aj = sum - ci;
+            }
+        } else if aj < 0.0 {
+            aj = 0.0;
+            ai = sum;
+        }
+        if sum > cj {
+            if aj > cj {
+                aj = cj;
+                ai = sum - cj;
+            }
+        } else if ai < 0.0 {
+            ai = 0.0;
+            aj = sum;
+        }
+    }
+    (ai, aj)
+}
+
+/// libsvm's bias: the mean of `y_t G_t` over the free variables, or the
+/// middle of the feasible interval when none is free. Takes `(y, G, alpha, C)`
+/// of each variable; those with `C = 0` (held out of a fold) take no part.
+pub(super) fn rho_from(vars: impl Iterator<Item = (f64, f64, f64, f64)>) -> f64 {
+    let (mut ub, mut lb) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut n_free, mut sum_free) = (0usize, 0.0f64);
+    for (y, g, a, c) in vars {
+        if c <= 0.0 {
+            continue;
+        }
+        let yg = y * g;
+        if a >= c {
+            if y < 0.0 {
+                ub = ub.min(yg);
+            } else {
+                lb = lb.max(yg);
+            }
+        } else if a <= 0.0 {
+            if y > 0.0 {
+                ub = ub.min(yg);
+            } else {
+                lb = lb.max(yg);
+            }
         } else {
-            (ub + lb) / 2.0
+            n_free += 1;
+            sum_free += yg;
         }
+    }
+    if n_free > 0 {
+        sum_free / n_free as f64
+    } else {
+        (ub + lb) / 2.0
     }
 }
 

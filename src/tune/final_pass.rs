@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::features::{Columns, Preprocessor, Transform};
 use crate::metrics::Metrics;
 use crate::progress::Progress;
-use crate::svm::multiclass::PairTime;
+use crate::svm::multiclass::Fit;
 use crate::svm::{ClassWeight, Gamma, SvcParams, SvmModel, DEFAULT_C, DEFAULT_GAMMA};
 
 /// Rows of the file outside the training sample, as read.
@@ -89,7 +89,7 @@ pub(super) fn score(
             seed: spec.seed,
         };
         let start = std::time::Instant::now();
-        let (svm, times) = match cell.oversample {
+        let fit = match cell.oversample {
             Oversample::None => SvmModel::fit_timed(x, *d, data.y, k, &params)?,
             Oversample::Smote => {
                 let (xo, yo) = smote::oversample(x, *d, data.y, k, spec.seed);
@@ -97,22 +97,19 @@ pub(super) fn score(
             }
         };
         let seconds = start.elapsed().as_secs_f64();
-        let predicted = svm.predict(xh, false).class;
+        let predicted = fit.svm.predict(xh, false).class;
         cell.mean = held_out_score(spec.metric, &Metrics::from_pairs(held.y, &predicted, classes));
         cell.rows = data.y.len() as u64;
         bar.inc(pairs);
-        out.push(Scored { cell, seconds, fit: FinalFit { svm, pair_times: times } });
+        out.push(Scored { cell, seconds, fit });
     }
     Ok(out)
 }
 
 /// A candidate's fit on all the training rows: the final model when it is
-/// chosen (without Platt scaling, which [`SvmModel::calibrate`] adds), so
-/// that the choice costs no fit of its own.
-pub struct FinalFit {
-    pub svm: SvmModel,
-    pub pair_times: Vec<PairTime>,
-}
+/// chosen (without Platt scaling, which [`SvmModel::calibrate`] adds from
+/// its duals), so that the choice costs no fit of its own.
+pub type FinalFit = Fit;
 
 pub(super) struct Scored {
     pub cell: CvCell,

@@ -1,0 +1,631 @@
+//! Kernel rows of one binary problem, computed many at a time and kept
+//! within a memory budget: what the working-set solver
+//! ([`super::working_set`]) asks for.
+//!
+//! A row `K(x_i, .)` holds the kernel values of row `i` against the
+//! *columns*: at first every row of the problem, later only the variables
+//! the solver has not set aside. When the columns narrow
+//! ([`KernelRows::narrow`]) a cached row is cut down to them the next time it
+//! is asked for, never before: most are never asked for again.
+//!
+//! Rows are computed together as one matrix product (ThunderSVM's and
+//! oneDAL's insight): a register tile of [`MR`] rows by [`NR`] columns reads
+//! each feature value once for `MR * NR` products, where a row at a time
+//! streams the whole feature matrix per row.
+//!
+//! Determinism: each dot product is one chain of fused multiply-adds over
+//! the features, in feature order, whatever the tiling, thread or CPU. The
+//! AVX2 build uses the FMA instruction; elsewhere `mul_add` is the C
+//! library's correctly rounded `fmaf`, slower and bit-identical.
+
+use rayon::prelude::*;
+
+use super::kernel::exp_neg;
+
+/// Rows of a register tile.
+const MR: usize = 6;
+/// Columns of a register tile (two AVX2 vectors of f32).
+const NR: usize = 16;
+/// Rows a task computes together: each strip of [`NR`] columns of the
+/// features is read from L1 by all of them.
+const ROWS_PER_TASK: usize = 8 * MR;
+/// Columns per task of [`KernelRows::weighted_sums`].
+const SUM_COLUMNS: usize = 512;
+
+/// Defines a function twice, for the baseline target and for AVX2 with FMA,
+/// and picks one at run time (as [`super::kernel`]'s `with_avx2`). Both run
+/// the same `mul_add` chains, so both give the same bits.
+macro_rules! with_fma {
+    ($(#[$m:meta])* fn $name:ident($($arg:ident : $ty:ty),*) $(-> $ret:ty)? $body:block) => {
+        $(#[$m])*
+        fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn generic($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn fma($($arg: $ty),*) $(-> $ret)? {
+                    generic($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                    return unsafe { fma($($arg),*) };
+                }
+            }
+            generic($($arg),*)
+        }
+    };
+}
+
+with_fma! {
+    /// Kernel values of `groups` groups of [`MR`] rows (`packed`: each group
+    /// feature-major, `d x MR`; `row_norms` theirs) against `n` columns
+    /// (`panels`: see [`pack_columns`]; `col_norms` theirs, padded as the
+    /// panels), written to `out[g * MR + r][..n]` (rows past `out` are
+    /// dropped). The exponential is taken on the tile, before it is stored.
+    fn rbf_rows(
+        packed: &[f32],
+        row_norms: &[f32],
+        groups: usize,
+        panels: &[f32],
+        col_norms: &[f32],
+        d: usize,
+        n: usize,
+        gamma: f32,
+        out: &mut [&mut [f32]]
+    ) {
+        for (s, panel) in panels.chunks_exact(d * NR).enumerate() {
+            let j = s * NR;
+            let width = NR.min(n - j);
+            let cn: &[f32; NR] = col_norms[j..j + NR].try_into().expect("padded norms");
+            for g in 0..groups {
+                let a = &packed[g * d * MR..(g + 1) * d * MR];
+                let mut acc = [[0f32; NR]; MR];
+                for k in 0..d {
+                    let b: &[f32; NR] = panel[k * NR..(k + 1) * NR].try_into().expect("strip");
+                    let av: &[f32; MR] = a[k * MR..k * MR + MR].try_into().expect("group");
+                    for r in 0..MR {
+                        for c in 0..NR {
+                            acc[r][c] = av[r].mul_add(b[c], acc[r][c]);
+                        }
+                    }
+                }
+                for r in 0..MR {
+                    let rn = row_norms[g * MR + r];
+                    for c in 0..NR {
+                        // As `rbf_from_dots`: the sum of the norms first, so that K is symmetric to the bit.
+                        acc[r][c] = exp_neg(-gamma * (rn + cn[c] - 2.0 * acc[r][c]));
+                    }
+                    if let Some(o) = out.get_mut(g * MR + r) {
+                        if width == NR {
+                            // A constant length: a plain vector store, not a call to memcpy.
+                            let dst: &mut [f32; NR] = (&mut o[j..j + NR]).try_into().expect("strip");
+                            *dst = acc[r];
+                        } else {
+                            o[j..j + width].copy_from_slice(&acc[r][..width]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Columns `cols` of the row-major `x` (`d` features) in strips of [`NR`]
+/// columns, each strip feature-major (`d x NR`, contiguous), the last one
+/// padded with zeros: a tile reads its strip as one run of memory.
+fn pack_columns(x: &[f32], d: usize, cols: &[usize]) -> Vec<f32> {
+    let strips = cols.len().div_ceil(NR);
+    let mut panels = vec![0f32; strips * d * NR];
+    for (j, &c) in cols.iter().enumerate() {
+        let (s, col) = (j / NR, j % NR);
+        let panel = &mut panels[s * d * NR..(s + 1) * d * NR];
+        for k in 0..d {
+            panel[k * NR + col] = x[c * d + k];
+        }
+    }
+    panels
+}
+
+/// `|v|^2` in f32, summed in order: training and prediction take the same
+/// norms, so that they compute the same kernel values to the bit.
+pub fn squared_norm(v: &[f32]) -> f32 {
+    v.iter().map(|&a| a * a).sum::<f32>()
+}
+
+/// Fixed columns of kernel blocks: the support vectors of a model, packed
+/// once for [`KernelColumns::block`].
+pub struct KernelColumns {
+    d: usize,
+    n: usize,
+    gamma: f32,
+    panels: Vec<f32>,
+    norms: Vec<f32>,
+}
+
+impl KernelColumns {
+    /// The rows of `x` (row-major, `d` features) as columns.
+    pub fn new(x: &[f32], d: usize, gamma: f32) -> KernelColumns {
+        let n = if d == 0 { 0 } else { x.len() / d };
+        let all: Vec<usize> = (0..n).collect();
+        let norms_of_rows: Vec<f32> = x.chunks_exact(d.max(1)).map(squared_norm).collect();
+        let mut norms = norms_of_rows.clone();
+        norms.resize(n.div_ceil(NR) * NR, 0.0);
+        KernelColumns { d, n, gamma, panels: pack_columns(x, d, &all), norms }
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Columns per block that [`Self::block`] takes: a whole number of strips.
+    pub fn block_width(width: usize) -> usize {
+        width.div_ceil(NR).max(1) * NR
+    }
+
+    /// Rows of `x` (row-major, `d` features) laid out for [`Self::block`].
+    pub fn pack(&self, x: &[f32]) -> PackedRows {
+        let d = self.d;
+        let rows = if d == 0 { 0 } else { x.len() / d };
+        let norms: Vec<f32> = x.chunks_exact(d.max(1)).map(squared_norm).collect();
+        let (packed, norms) = pack_rows(x, &norms, d, &(0..rows).collect::<Vec<_>>());
+        PackedRows { rows, packed, norms }
+    }
+
+    /// `K(row r, column c)` for the packed rows and the columns `from..to`
+    /// (`from` on a strip: a multiple of 16), into `out` (row-major,
+    /// `to - from` wide): the same values, to the bit, as training's kernel rows.
+    pub fn block(&self, rows: &PackedRows, from: usize, to: usize, out: &mut [f32]) {
+        if rows.rows == 0 || to <= from {
+            return;
+        }
+        assert_eq!(from % NR, 0, "blocks start on a strip");
+        let d = self.d;
+        let width = to - from;
+        let panels = &self.panels[from / NR * d * NR..to.div_ceil(NR) * d * NR];
+        let col_norms = &self.norms[from..to.div_ceil(NR) * NR];
+        let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(width).collect();
+        rbf_rows(&rows.packed, &rows.norms, rows.rows.div_ceil(MR), panels, col_norms, d, width, self.gamma, &mut outs);
+    }
+}
+
+/// Rows laid out for kernel tiles ([`KernelColumns::pack`]).
+pub struct PackedRows {
+    rows: usize,
+    packed: Vec<f32>,
+    norms: Vec<f32>,
+}
+
+/// Packs rows of the row-major `x` (`d` features; `norms` theirs) for
+/// [`rbf_rows`]: groups of [`MR`], each feature-major, and their norms; a
+/// short last group repeats its last row (computed, never written).
+fn pack_rows(x: &[f32], norms: &[f32], d: usize, rows: &[usize]) -> (Vec<f32>, Vec<f32>) {
+    let groups = rows.len().div_ceil(MR);
+    let mut packed = vec![0f32; groups * MR * d];
+    let mut packed_norms = vec![0f32; groups * MR];
+    for g in 0..groups {
+        for r in 0..MR {
+            let src = rows[(g * MR + r).min(rows.len() - 1)];
+            packed_norms[g * MR + r] = norms[src];
+            for k in 0..d {
+                packed[g * d * MR + k * MR + r] = x[src * d + k];
+            }
+        }
+    }
+    (packed, packed_norms)
+}
+
+/// A cached row: which row, the columns it was computed on, its length
+/// (those columns'), and where it sits in the arena.
+struct Slot {
+    row: usize,
+    epoch: u32,
+    len: usize,
+    place: usize,
+    last_used: u64,
+}
+
+/// The memory of a kernel cache: one allocation, backed by huge pages
+/// where the system offers them, and handed from one problem to the next
+/// ([`KernelRows::new`], [`KernelRows::into_arena`]). Fresh memory costs
+/// its first touch: the kernel zeroes every page, and on the reference
+/// machine (a virtual one) that took a fifth of a fit when each pair had a
+/// cache of its own.
+#[derive(Default)]
+pub struct RowArena {
+    data: Vec<f32>,
+}
+
+impl RowArena {
+    pub fn new(bytes: usize) -> RowArena {
+        // Zeroed allocations this large are fresh mappings: nothing is touched yet.
+        let data = vec![0f32; bytes / 4];
+        advise_huge_pages(&data);
+        RowArena { data }
+    }
+
+    /// Room for rows of `l` floats.
+    fn places(&self, l: usize) -> usize {
+        self.data.len() / l.max(1)
+    }
+
+    fn place(&self, p: usize, l: usize) -> &[f32] {
+        &self.data[p * l..(p + 1) * l]
+    }
+
+    /// Disjoint mutable places of rows of `l` floats, in the order asked.
+    fn places_mut(&mut self, places: &[usize], l: usize) -> Vec<&mut [f32]> {
+        let mut order: Vec<usize> = (0..places.len()).collect();
+        order.sort_unstable_by_key(|&i| places[i]);
+        let mut out: Vec<Option<&mut [f32]>> = places.iter().map(|_| None).collect();
+        let (mut rest, mut at) = (&mut self.data[..], 0);
+        for i in order {
+            assert!(places[i] >= at, "distinct places");
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut((places[i] - at) * l);
+            let (row, tail) = tail.split_at_mut(l);
+            out[i] = Some(row);
+            rest = tail;
+            at = places[i] + 1;
+        }
+        out.into_iter().map(|r| r.expect("every place")).collect()
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(data: &[f32]) {
+    const HUGE: usize = 2 << 20;
+    let start = data.as_ptr() as usize;
+    let end = start + std::mem::size_of_val(data);
+    let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+    if to > from {
+        // SAFETY: [from, to) lies inside `data`'s allocation; MADV_HUGEPAGE
+        // only changes how the kernel backs it, never its contents.
+        unsafe {
+            libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_: &[f32]) {}
+
+/// The RBF kernel over the rows of one problem.
+pub struct KernelRows {
+    l: usize,
+    d: usize,
+    /// Row-major `l x d`.
+    x: Vec<f32>,
+    norms: Vec<f32>,
+    gamma: f32,
+    /// The columns: rows of the problem, ascending.
+    cols: Vec<usize>,
+    /// The features of the columns, as [`pack_columns`] lays them out.
+    panels: Vec<f32>,
+    col_norms: Vec<f32>,
+    /// Each narrowing starts an epoch; `earlier[e]` holds epoch `e`'s columns
+    /// (a superset of the current ones) while a cached row may still be on them.
+    epoch: u32,
+    earlier: Vec<Vec<usize>>,
+    slots: Vec<Slot>,
+    /// Slot of each row, `NONE` when not cached.
+    row_slot: Vec<u32>,
+    clock: u64,
+    /// Where the rows live: [`Self::capacity`] places of a whole row each
+    /// (rows are asked for only for active variables, so narrow rows need no more).
+    arena: RowArena,
+    free: Vec<usize>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl KernelRows {
+    /// `x` is row-major `l x d`, already scaled; the rows are cached in
+    /// `arena` (room for at least two rows, at most every row, is made).
+    pub fn new(x: &[f64], d: usize, gamma: f64, arena: RowArena) -> KernelRows {
+        let l = if d == 0 { 0 } else { x.len() / d };
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let norms = x32.chunks_exact(d.max(1)).map(squared_norm).collect();
+        let mut k = KernelRows {
+            l,
+            d,
+            x: x32,
+            norms,
+            gamma: gamma as f32,
+            cols: Vec::new(),
+            panels: Vec::new(),
+            col_norms: Vec::new(),
+            epoch: 0,
+            earlier: Vec::new(),
+            slots: Vec::new(),
+            row_slot: vec![NONE; l],
+            clock: 0,
+            arena,
+            free: Vec::new(),
+
+        };
+        k.load_columns((0..l).collect());
+        if k.arena.places(l) < 2.min(l) {
+            k.arena = RowArena::new(2 * l * 4);
+        }
+        let places = k.arena.places(l).min(l.max(1));
+        k.free = (0..places).rev().collect();
+        k
+    }
+
+    /// The cache's memory, for the next problem.
+    pub fn into_arena(self) -> RowArena {
+        self.arena
+    }
+
+    pub fn len(&self) -> usize {
+        self.l
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.l == 0
+    }
+
+    /// How many rows fit in the cache (at least two, at most every row).
+    pub fn capacity(&self) -> usize {
+        self.arena.places(self.l).min(self.l.max(1))
+    }
+
+    /// The columns of every row handed out.
+    pub fn columns(&self) -> &[usize] {
+        &self.cols
+    }
+
+    /// Keeps the columns where `keep` is true (one flag per current column).
+    /// Cached rows are cut down when next fetched.
+    pub fn narrow(&mut self, keep: &[bool]) {
+        assert_eq!(keep.len(), self.cols.len(), "one flag per column");
+        let cols = self.cols.iter().zip(keep).filter(|(_, &k)| k).map(|(&c, _)| c).collect();
+        let old = std::mem::replace(&mut self.cols, Vec::new());
+        self.earlier.push(old);
+        self.epoch += 1;
+        self.load_columns(cols);
+    }
+
+    /// Any ascending set of columns: the cached rows are let go.
+    pub fn set_columns(&mut self, cols: Vec<usize>) {
+        for s in std::mem::take(&mut self.slots) {
+            self.row_slot[s.row] = NONE;
+            self.free.push(s.place);
+        }
+        self.earlier.clear();
+        self.epoch = 0;
+        self.load_columns(cols);
+    }
+
+    fn load_columns(&mut self, cols: Vec<usize>) {
+        self.panels = pack_columns(&self.x, self.d, &cols);
+        self.col_norms = self.padded_norms(&cols);
+        self.cols = cols;
+    }
+
+    /// The norms of `rows`, padded with zeros to a whole number of strips.
+    fn padded_norms(&self, rows: &[usize]) -> Vec<f32> {
+        let mut v: Vec<f32> = rows.iter().map(|&r| self.norms[r]).collect();
+        v.resize(rows.len().div_ceil(NR) * NR, 0.0);
+        v
+    }
+
+    /// Makes rows `want` cached on the current columns (computing the
+    /// missing ones together) and returns their slots, in the order asked.
+    /// Rows of `want` are never evicted by this call.
+    pub fn fetch(&mut self, want: &[usize]) -> Vec<usize> {
+        self.clock += 1;
+        let clock = self.clock;
+        let mut stale = Vec::new();
+        for &r in want {
+            let s = self.row_slot[r];
+            if s != NONE {
+                let slot = &mut self.slots[s as usize];
+                slot.last_used = clock;
+                if slot.epoch != self.epoch {
+                    stale.push(s as usize);
+                }
+            }
+        }
+        stale.sort_unstable();
+        stale.dedup();
+        self.cut_down(&stale);
+        let mut missing: Vec<usize> = want.iter().copied().filter(|&r| self.row_slot[r] == NONE).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if !missing.is_empty() {
+            self.make_room(missing.len(), clock);
+            assert!(missing.len() <= self.free.len(), "asked for more rows than the cache holds");
+            let places = self.free.split_off(self.free.len() - missing.len());
+            self.compute(&missing, &places);
+            let len = self.cols.len();
+            for (&r, &place) in missing.iter().zip(&places) {
+                self.row_slot[r] = self.slots.len() as u32;
+                self.slots.push(Slot { row: r, epoch: self.epoch, len, place, last_used: clock });
+            }
+        }
+        want.iter().map(|&r| self.row_slot[r] as usize).collect()
+    }
+
+    /// The row in `slot`, over [`Self::columns`].
+    pub fn slot(&self, slot: usize) -> &[f32] {
+        let s = &self.slots[slot];
+        &self.arena.place(s.place, self.l)[..s.len]
+    }
+
+    /// Cuts cached rows of earlier epochs down to the current columns.
+    fn cut_down(&mut self, stale: &[usize]) {
+        if stale.is_empty() {
+            return;
+        }
+        // Where each current column sits among each earlier epoch's columns.
+        let mut at: Vec<Option<Vec<u32>>> = vec![None; self.earlier.len()];
+        for &s in stale {
+            let e = self.slots[s].epoch as usize;
+            if at[e].is_none() {
+                let mut pos = Vec::with_capacity(self.cols.len());
+                let mut p = 0;
+                for &c in &self.cols {
+                    while self.earlier[e][p] != c {
+                        p += 1;
+                    }
+                    pos.push(p as u32);
+                }
+                at[e] = Some(pos);
+            }
+        }
+        let epoch = self.epoch;
+        let places: Vec<usize> = stale.iter().map(|&s| self.slots[s].place).collect();
+        let maps: Vec<&Vec<u32>> = stale.iter().map(|&s| at[self.slots[s].epoch as usize].as_ref().expect("map of the epoch")).collect();
+        // In place: each kept column moves down (positions only grow).
+        self.arena.places_mut(&places, self.l).into_par_iter().zip(maps.par_iter()).for_each(|(row, pos)| {
+            for (p, &q) in pos.iter().enumerate() {
+                row[p] = row[q as usize];
+            }
+        });
+        let len = self.cols.len();
+        for &s in stale {
+            self.slots[s].epoch = epoch;
+            self.slots[s].len = len;
+        }
+    }
+
+    /// Frees places for `n` rows by evicting the least recently used rows
+    /// not used at `clock`.
+    fn make_room(&mut self, n: usize, clock: u64) {
+        let available = self.free.len();
+        if available >= n {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.slots.len()).filter(|&s| self.slots[s].last_used != clock).collect();
+        order.sort_unstable_by_key(|&s| (self.slots[s].last_used, s));
+        let mut gone = vec![false; self.slots.len()];
+        order.iter().take(n - available).for_each(|&s| gone[s] = true);
+        let mut kept = Vec::with_capacity(self.slots.len());
+        for (s, slot) in std::mem::take(&mut self.slots).into_iter().enumerate() {
+            if gone[s] {
+                self.row_slot[slot.row] = NONE;
+                self.free.push(slot.place);
+            } else {
+                self.row_slot[slot.row] = kept.len() as u32;
+                kept.push(slot);
+            }
+        }
+        self.slots = kept;
+    }
+
+
+
+    /// Rows `rows` over the current columns, into the arena's `places`, in
+    /// parallel tasks of [`ROWS_PER_TASK`] rows.
+    fn compute(&mut self, rows: &[usize], places: &[usize]) {
+        let n = self.cols.len();
+        let KernelRows { arena, x, norms, panels, col_norms, d, gamma, l, .. } = self;
+        let (x, norms, panels, col_norms, d, gamma) = (&*x, &*norms, &*panels, &*col_norms, *d, *gamma);
+        let mut outs: Vec<&mut [f32]> = arena.places_mut(places, *l).into_iter().map(|r| &mut r[..n]).collect();
+        outs.par_chunks_mut(ROWS_PER_TASK).zip(rows.par_chunks(ROWS_PER_TASK)).for_each(|(task, sources)| {
+            let (packed, row_norms) = pack_rows(x, norms, d, sources);
+            rbf_rows(&packed, &row_norms, sources.len().div_ceil(MR), panels, col_norms, d, n, gamma, task);
+        });
+    }
+
+    /// `sum_i w_i K(x_rows[i], x_c)` for each row `c` of the problem in
+    /// `cols`, without caching: for gradients of rows the solver has set
+    /// aside, and decision values of held-out rows. In parallel over the
+    /// columns; each sum is taken in the order of `rows`.
+    pub fn weighted_sums(&self, rows: &[usize], w: &[f64], cols: &[usize]) -> Vec<f64> {
+        let mut out = vec![0f64; cols.len()];
+        if rows.is_empty() {
+            return out;
+        }
+        let d = self.d;
+        let (packed, row_norms) = pack_rows(&self.x, &self.norms, d, rows);
+        let groups = rows.len().div_ceil(MR);
+        out.par_chunks_mut(SUM_COLUMNS).zip(cols.par_chunks(SUM_COLUMNS)).for_each(|(sums, cs)| {
+            let n = cs.len();
+            let panels = pack_columns(&self.x, d, cs);
+            let norms = self.padded_norms(cs);
+            let mut tile = vec![vec![0f32; n]; MR];
+            for g in 0..groups {
+                let mut outs: Vec<&mut [f32]> = tile.iter_mut().map(|v| &mut v[..]).collect();
+                let (a, an) = (&packed[g * d * MR..(g + 1) * d * MR], &row_norms[g * MR..(g + 1) * MR]);
+                rbf_rows(a, an, 1, &panels, &norms, d, n, self.gamma, &mut outs);
+                for (r, k) in tile.iter().enumerate().take(rows.len() - g * MR) {
+                    super::working_set::accumulate(sums, k, w[g * MR + r]);
+                }
+            }
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(l: usize, d: usize) -> Vec<f64> {
+        let mut s = 5u64;
+        (0..l * d)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn exact(x: &[f64], d: usize, gamma: f64, i: usize, t: usize) -> f64 {
+        let d2: f64 = (0..d).map(|c| (x[i * d + c] - x[t * d + c]).powi(2)).sum();
+        (-gamma * d2).exp()
+    }
+
+    #[test]
+    fn rows_match_the_definition_through_eviction_and_narrowing() {
+        let (l, d, gamma) = (53, 7, 0.3);
+        let x = data(l, d);
+        // Room for 10 whole rows: asking for 8 in turns evicts.
+        let mut k = KernelRows::new(&x, d, gamma, RowArena::new(10 * l * 4));
+        for round in 0..6 {
+            if round == 2 || round == 3 {
+                let keep: Vec<bool> = k.columns().iter().map(|&c| c % (round + 1) != 1).collect();
+                k.narrow(&keep);
+            }
+            if round == 5 {
+                k.set_columns((0..l).filter(|c| c % 2 == 0).collect());
+            }
+            let cols = k.columns().to_vec();
+            let want: Vec<usize> = cols.iter().copied().skip(round % 2).step_by(3).take(8).collect();
+            let slots = k.fetch(&want);
+            for (&i, &s) in want.iter().zip(&slots) {
+                let row = k.slot(s);
+                assert_eq!(row.len(), cols.len());
+                for (p, &t) in cols.iter().enumerate() {
+                    assert!((row[p] as f64 - exact(&x, d, gamma, i, t)).abs() < 1e-5, "round {round} row {i} col {t}");
+                }
+            }
+            assert!(k.capacity() == 10);
+        }
+        k.set_columns((0..l).collect());
+        let both = k.fetch(&[3, 40]);
+        let (r3, r40) = (k.slot(both[0]).to_vec(), k.slot(both[1]).to_vec());
+        assert_eq!(r3[40].to_bits(), r40[3].to_bits(), "K is symmetric to the bit");
+    }
+
+    #[test]
+    fn weighted_sums_match_the_definition() {
+        let (l, d, gamma) = (700, 5, 0.2);
+        let x = data(l, d);
+        let k = KernelRows::new(&x, d, gamma, RowArena::new(1 << 20));
+        let rows: Vec<usize> = (0..l).step_by(3).collect();
+        let w: Vec<f64> = rows.iter().map(|&r| r as f64 / 100.0 - 1.0).collect();
+        let cols: Vec<usize> = (0..l).rev().step_by(2).collect();
+        let got = k.weighted_sums(&rows, &w, &cols);
+        for (j, &c) in cols.iter().enumerate() {
+            let want: f64 = rows.iter().zip(&w).map(|(&r, &wi)| wi * exact(&x, d, gamma, r, c)).sum();
+            assert!((got[j] - want).abs() < 1e-4, "column {c}: {} against {want}", got[j]);
+        }
+    }
+}
