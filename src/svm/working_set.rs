@@ -41,10 +41,24 @@ pub fn working_set_size(l: usize, capacity: usize) -> usize {
 
 /// Where a solve starts: alphas in the box with `y'alpha = 0`, and their
 /// exact gradient `G = Q alpha - e` (a calibration fold starts from the
-/// pair's solution this way, paying only for the alphas it changed).
+/// pair's solution this way, paying only for the alphas it changed), and
+/// optionally the rows to start active (ascending): the others are set
+/// aside from the start, checked at the end as shrunk ones are.
 pub struct Start {
     pub alpha: Vec<f64>,
     pub grad: Vec<f64>,
+    pub active: Option<Vec<usize>>,
+}
+
+/// The rows of a solution (labels `y`, bounds `c`, `alpha` and its gradient)
+/// that libsvm's shrinking rule keeps at it: those that could still join a
+/// violating pair. A problem near this one (a calibration fold) starts with
+/// these active.
+pub fn near_margin(y: &[i8], c: &[f64], alpha: &[f64], grad: &[f64]) -> Vec<usize> {
+    let s = State { y: y.iter().map(|&v| v as f64).collect(), c: c.to_vec(), alpha: alpha.to_vec(), grad: grad.to_vec(), active: Vec::new(), aside: Vec::new() };
+    let all: Vec<usize> = (0..y.len()).filter(|&t| c[t] > 0.0).collect();
+    let (up, low) = s.extremes(&all);
+    all.into_iter().filter(|&t| !s.stays(t, up, low)).collect()
 }
 
 /// Solves the problem of labels `y` (+1/-1) and bounds `c` (per row) over
@@ -59,7 +73,7 @@ pub fn solve(kernel: &mut KernelRows, y: &[i8], c: &[f64], opts: &Options) -> Bi
         let all: Vec<usize> = (0..l).collect();
         let sums = kernel.weighted_sums(&sv, &w, &all);
         let grad = sums.iter().zip(y).map(|(h, &yt)| yt as f64 * h - 1.0).collect();
-        Start { alpha, grad }
+        Start { alpha, grad, active: None }
     });
     solve_from(kernel, y, c, start, opts)
 }
@@ -68,18 +82,22 @@ pub fn solve(kernel: &mut KernelRows, y: &[i8], c: &[f64], opts: &Options) -> Bi
 pub fn solve_from(kernel: &mut KernelRows, y: &[i8], c: &[f64], start: Option<Start>, opts: &Options) -> BinarySolution {
     let l = y.len();
     assert_eq!(kernel.len(), l, "kernel rows and labels");
-    let Start { alpha, grad } = start.unwrap_or_else(|| Start { alpha: vec![0.0; l], grad: vec![-1.0; l] });
+    let Start { alpha, grad, active } = start.unwrap_or_else(|| Start { alpha: vec![0.0; l], grad: vec![-1.0; l], active: None });
     let mut s = State { y: y.iter().map(|&v| v as f64).collect(), c: c.to_vec(), alpha, grad, active: Vec::new(), aside: Vec::new() };
-    // Rows that can never move (C = 0: held out of a fold) are set aside from the start.
-    let movable: Vec<usize> = (0..l).filter(|&t| s.c[t] > 0.0).collect();
-    if movable.len() < l {
-        let fixed: Vec<usize> = (0..l).filter(|&t| s.c[t] <= 0.0).collect();
-        s.aside.push(Aside { alpha: s.alpha.clone(), rows: fixed });
+    // Rows that can never move (C = 0: held out of a fold), and any the start
+    // leaves out, are set aside from the start.
+    let mut first: Vec<usize> = active.unwrap_or_else(|| (0..l).collect());
+    first.retain(|&t| s.c[t] > 0.0);
+    if first.len() < l {
+        let mut is_first = vec![false; l];
+        first.iter().for_each(|&t| is_first[t] = true);
+        let aside: Vec<usize> = (0..l).filter(|&t| !is_first[t]).collect();
+        s.aside.push(Aside { alpha: s.alpha.clone(), rows: aside });
     }
-    if kernel.columns() != movable.as_slice() {
-        kernel.set_columns(movable.clone());
+    if kernel.columns() != first.as_slice() {
+        kernel.set_columns(first.clone());
     }
-    s.active = movable;
+    s.active = first;
     let q = working_set_size(l, kernel.capacity());
     let max_iter = opts.max_iter.unwrap_or(10_000_000usize.max(100 * l));
     let mut ws: Vec<usize> = Vec::new();
@@ -487,12 +505,13 @@ impl Inner {
         self.up = ws.iter().map(|&t| penalty(s.up(t))).collect();
         self.low = ws.iter().map(|&t| penalty(s.low(t))).collect();
         self.block.resize(n * n, 0.0);
-        for (p, &slot) in slots.iter().enumerate() {
+        // A gather of n^2 values from rows out of cache: in parallel, rows of the block apart.
+        self.block.par_chunks_mut(n).zip(slots.par_iter()).for_each(|(b, &slot)| {
             let row = kernel.slot(slot);
-            for (b, &t) in self.block[p * n..(p + 1) * n].iter_mut().zip(&at) {
-                *b = row[t];
+            for (v, &t) in b.iter_mut().zip(&at) {
+                *v = row[t];
             }
-        }
+        });
         let mut local_eps = eps;
         let mut steps = 0;
         self.buf.resize(n, 0.0);
