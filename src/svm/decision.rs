@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use super::kernel::dot_mixed;
+use super::kernel::dot_mixed_4;
 use super::kernel_rows::KernelColumns;
 use super::probability::{couple, sigmoid_predict};
 use super::SvmModel;
@@ -25,16 +25,28 @@ pub struct Prediction {
     pub proba: Option<Vec<f64>>,
 }
 
-/// One pair's coefficients, dense over the two classes' support-vector ranges.
-struct DensePair {
+/// One pair's constants.
+struct PairInfo {
     a: usize,
     b: usize,
-    a_start: usize,
-    a_coef: Vec<f64>,
-    b_start: usize,
-    b_coef: Vec<f64>,
     rho: f64,
     platt: Option<(f64, f64)>,
+}
+
+/// A class's support vectors (a contiguous range) and their coefficients in
+/// each pair of that class, four pairs to a group: one pass over the
+/// class's kernel values serves a group (see [`dot_mixed_4`]).
+struct ClassSupport {
+    start: usize,
+    end: usize,
+    groups: Vec<PairGroup>,
+}
+
+/// Up to four pairs' coefficients over a class's range, dense (zero where a
+/// support vector is not one of the pair's); an empty place has no pair.
+struct PairGroup {
+    pairs: [Option<usize>; 4],
+    coef: [Vec<f64>; 4],
 }
 
 /// Support vectors per kernel tile: a block's tile (rows x this, f32)
@@ -46,7 +58,8 @@ pub struct Predictor {
     k: usize,
     d: usize,
     sv: KernelColumns,
-    pairs: Vec<DensePair>,
+    pairs: Vec<PairInfo>,
+    classes: Vec<ClassSupport>,
 }
 
 impl Predictor {
@@ -55,26 +68,38 @@ impl Predictor {
         let sv32: Vec<f32> = m.support_vectors.iter().map(|&v| v as f32).collect();
         let sv = KernelColumns::new(&sv32, d, m.gamma as f32);
         let range = |c: usize| (m.sv_class_start[c] as usize, m.sv_class_start[c + 1] as usize);
-        let pairs: Vec<DensePair> = m
-            .pairs
-            .iter()
-            .map(|p| {
-                let (a, b) = (p.a as usize, p.b as usize);
-                let ((a0, a1), (b0, b1)) = (range(a), range(b));
-                let mut a_coef = vec![0f64; a1 - a0];
-                let mut b_coef = vec![0f64; b1 - b0];
-                for (&s, &c) in p.sv.iter().zip(&p.coef) {
-                    let s = s as usize;
-                    if (a0..a1).contains(&s) {
-                        a_coef[s - a0] = c;
-                    } else {
-                        b_coef[s - b0] = c;
-                    }
-                }
-                DensePair { a, b, a_start: a0, a_coef, b_start: b0, b_coef, rho: p.rho, platt: p.platt }
+        let pairs: Vec<PairInfo> =
+            m.pairs.iter().map(|p| PairInfo { a: p.a as usize, b: p.b as usize, rho: p.rho, platt: p.platt }).collect();
+        let classes = (0..m.n_classes)
+            .map(|c| {
+                let (start, end) = range(c);
+                // This class's coefficients in each of its pairs, in pair order.
+                let mine: Vec<(usize, Vec<f64>)> = m
+                    .pairs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.a as usize == c || p.b as usize == c)
+                    .map(|(i, p)| {
+                        let mut coef = vec![0f64; end - start];
+                        for (&s, &v) in p.sv.iter().zip(&p.coef) {
+                            if (start..end).contains(&(s as usize)) {
+                                coef[s as usize - start] = v;
+                            }
+                        }
+                        (i, coef)
+                    })
+                    .collect();
+                let groups = mine
+                    .chunks(4)
+                    .map(|four| PairGroup {
+                        pairs: std::array::from_fn(|j| four.get(j).map(|(i, _)| *i)),
+                        coef: std::array::from_fn(|j| four.get(j).map_or_else(|| vec![0f64; end - start], |(_, v)| v.clone())),
+                    })
+                    .collect();
+                ClassSupport { start, end, groups }
             })
             .collect();
-        Predictor { k: m.n_classes, d, sv, pairs }
+        Predictor { k: m.n_classes, d, sv, pairs, classes }
     }
 
     /// Classifies rows of `x` (row-major, scaled features).
@@ -113,16 +138,21 @@ impl Predictor {
             let end = (start + SV_TILE).min(n_sv);
             let w = end - start;
             self.sv.block(&packed, start, end, &mut tile[..r * w]);
-            for (p, pair) in self.pairs.iter().enumerate() {
-                // The tile's support vectors of the pair's two classes.
-                for (first, coef) in [(pair.a_start, &pair.a_coef), (pair.b_start, &pair.b_coef)] {
-                    let (lo, hi) = (first.max(start), (first + coef.len()).min(end));
-                    if lo >= hi {
-                        continue;
-                    }
-                    let c = &coef[lo - first..hi - first];
+            for class in &self.classes {
+                // The tile's support vectors of this class.
+                let (lo, hi) = (class.start.max(start), class.end.min(end));
+                if lo >= hi {
+                    continue;
+                }
+                for g in &class.groups {
+                    let c = |j: usize| &g.coef[j][lo - class.start..hi - class.start];
                     for (row, k) in tile[..r * w].chunks_exact(w).enumerate() {
-                        dec[row * np + p] += dot_mixed(&k[lo - start..hi - start], c);
+                        let sums = dot_mixed_4(&k[lo - start..hi - start], [c(0), c(1), c(2), c(3)]);
+                        for (p, v) in g.pairs.iter().zip(sums) {
+                            if let Some(p) = p {
+                                dec[row * np + p] += v;
+                            }
+                        }
                     }
                 }
             }

@@ -77,29 +77,68 @@ with_avx2! {
     }
 }
 
-with_avx2! {
-    /// f32 values against f64 coefficients, summed in f64: sixteen
-    /// accumulators, four vectors' worth, so that the sum is not bound by
-    /// the latency of one chain of adds.
-    pub fn dot_mixed(a: &[f32], b: &[f64]) -> f64 {
-        let mut s = [0.0f64; 16];
-        let mut ca = a.chunks_exact(16);
-        let mut cb = b.chunks_exact(16);
-        for (x, y) in (&mut ca).zip(&mut cb) {
-            for k in 0..16 {
-                s[k] += x[k] as f64 * y[k];
+/// f32 values against four vectors of f64 coefficients at once, each summed
+/// in f64 over eight lanes (products rounded, then added: no fused
+/// multiply-add, so every path gives the same bits). A class's support
+/// vectors take part in every pair of that class: one load and widening of
+/// each value serves four pairs, and eight lanes keep the adds off one
+/// chain's latency.
+pub fn dot_mixed_4(a: &[f32], b: [&[f64]; 4]) -> [f64; 4] {
+    assert!(b.iter().all(|c| c.len() >= a.len()), "a coefficient for every value");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above; lengths checked above.
+        return unsafe { dot_mixed_4_avx2(a, b) };
+    }
+    dot_mixed_4_portable(a, b)
+}
+
+fn dot_mixed_4_portable(a: &[f32], b: [&[f64]; 4]) -> [f64; 4] {
+    let whole = a.len() / 8 * 8;
+    let mut lanes = [[0.0f64; 8]; 4];
+    for i in (0..whole).step_by(8) {
+        for (acc, c) in lanes.iter_mut().zip(b) {
+            for l in 0..8 {
+                acc[l] += a[i + l] as f64 * c[i + l];
             }
         }
-        let mut q = [0.0f64; 4];
-        for k in 0..4 {
-            q[k] = (s[k] + s[k + 4]) + (s[k + 8] + s[k + 12]);
-        }
-        let mut t = (q[0] + q[1]) + (q[2] + q[3]);
-        for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-            t += *x as f64 * y;
-        }
-        t
     }
+    std::array::from_fn(|j| finish_dot(&lanes[j], &a[whole..], &b[j][whole..]))
+}
+
+/// The eight lanes of a sum, added in one order for every path, then the tail.
+fn finish_dot(v: &[f64; 8], a: &[f32], b: &[f64]) -> f64 {
+    let mut t = ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+    for (x, c) in a.iter().zip(b) {
+        t += *x as f64 * c;
+    }
+    t
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_mixed_4_avx2(a: &[f32], b: [&[f64]; 4]) -> [f64; 4] {
+    use std::arch::x86_64::*;
+    let whole = a.len() / 8 * 8;
+    let (mut lo, mut hi) = ([_mm256_setzero_pd(); 4], [_mm256_setzero_pd(); 4]);
+    let mut i = 0;
+    while i < whole {
+        // SAFETY (all loads): i + 8 <= a.len() <= every b[j].len().
+        let x = _mm256_loadu_ps(a.as_ptr().add(i));
+        let (xl, xh) = (_mm256_cvtps_pd(_mm256_castps256_ps128(x)), _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(x)));
+        for j in 0..4 {
+            let p = b[j].as_ptr().add(i);
+            lo[j] = _mm256_add_pd(lo[j], _mm256_mul_pd(xl, _mm256_loadu_pd(p)));
+            hi[j] = _mm256_add_pd(hi[j], _mm256_mul_pd(xh, _mm256_loadu_pd(p.add(4))));
+        }
+        i += 8;
+    }
+    std::array::from_fn(|j| {
+        let mut v = [0.0f64; 8];
+        _mm256_storeu_pd(v.as_mut_ptr(), lo[j]);
+        _mm256_storeu_pd(v.as_mut_ptr().add(4), hi[j]);
+        finish_dot(&v, &a[whole..], &b[j][whole..])
+    })
 }
 
 /// f64 dot product with four accumulators (lets the compiler vectorise).
@@ -317,6 +356,29 @@ mod tests {
     fn exact(x: &[f64], d: usize, gamma: f64, i: usize, t: usize) -> f64 {
         let d2: f64 = (0..d).map(|c| (x[i * d + c] - x[t * d + c]).powi(2)).sum();
         (-gamma * d2).exp()
+    }
+
+    /// Every length (whole lanes and tails): the vector path gives the
+    /// portable path's bits, and both are the f64 dot products to rounding.
+    #[test]
+    fn dot_mixed_4_paths_agree_to_the_bit() {
+        let mut s = 11u64;
+        let mut rnd = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for n in 0..70 {
+            let a: Vec<f32> = (0..n).map(|_| rnd() as f32).collect();
+            let b: Vec<Vec<f64>> = (0..4).map(|_| (0..n + 3).map(|_| 1000.0 * rnd()).collect()).collect();
+            let bs = [&b[0][..], &b[1][..], &b[2][..], &b[3][..]];
+            let got = dot_mixed_4(&a, bs);
+            let portable = dot_mixed_4_portable(&a, bs);
+            for j in 0..4 {
+                assert_eq!(got[j].to_bits(), portable[j].to_bits(), "length {n}, vector {j}");
+                let want: f64 = a.iter().zip(&b[j]).map(|(&x, c)| x as f64 * c).sum();
+                assert!((got[j] - want).abs() <= 1e-9 * (1.0 + want.abs()), "length {n}: {} vs {want}", got[j]);
+            }
+        }
     }
 
     #[test]

@@ -81,9 +81,10 @@ with_fma! {
             for g in 0..groups {
                 let a = &packed[g * d * MR..(g + 1) * d * MR];
                 let mut acc = [[0f32; NR]; MR];
-                for k in 0..d {
-                    let b: &[f32; NR] = panel[k * NR..(k + 1) * NR].try_into().expect("strip");
-                    let av: &[f32; MR] = a[k * MR..k * MR + MR].try_into().expect("group");
+                // Zipped exact chunks: a feature's step is the FMAs and their loads, no bounds checks.
+                for (b, av) in panel.chunks_exact(NR).zip(a.chunks_exact(MR)) {
+                    let b: &[f32; NR] = b.try_into().expect("strip");
+                    let av: &[f32; MR] = av.try_into().expect("group");
                     for r in 0..MR {
                         for c in 0..NR {
                             acc[r][c] = av[r].mul_add(b[c], acc[r][c]);

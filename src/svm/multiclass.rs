@@ -113,9 +113,8 @@ impl SvmModel {
             .map(|rows| params.c * params.class_weight.factor(n, k, rows.len()))
             .collect();
         let pair_list = pairs_of(k);
-        let cache_bytes = pair_cache_bytes(params, pair_list.len());
-
         let sizes: Vec<usize> = pair_list.iter().map(|&(a, b)| by_class[a].len() + by_class[b].len()).collect();
+        let cache_bytes = pair_cache_bytes(params, &sizes);
         let solved: Vec<((Vec<usize>, PairModel), (PairTime, PairSolution))> =
             on_pair_workers(&sizes, cache_bytes, |p, arena| {
                 let (a, b) = pair_list[p];
@@ -200,8 +199,8 @@ impl SvmModel {
             by_class[c].push(i);
         }
         let pair_list = pairs_of(k);
-        let cache_bytes = pair_cache_bytes(params, pair_list.len());
         let sizes: Vec<usize> = pair_list.iter().map(|&(a, b)| by_class[a].len() + by_class[b].len()).collect();
+        let cache_bytes = pair_cache_bytes(params, &sizes);
         let (gamma, class_c) = (self.gamma, &self.class_c);
         let done: Vec<((f64, f64), f64)> = on_pair_workers(&sizes, cache_bytes, |p, arena| {
             let (a, b) = pair_list[p];
@@ -269,10 +268,19 @@ fn pairs_of(k: usize) -> Vec<(usize, usize)> {
     (0..k).flat_map(|a| (a + 1..k).map(move |b| (a, b))).collect()
 }
 
-/// Each pair's share of the kernel cache: the pairs trained at once share it.
-fn pair_cache_bytes(params: &SvcParams, pairs: usize) -> usize {
-    params.cache_mb * (1 << 20) / pair_workers(pairs)
+/// Each pair worker's kernel cache: its share of the budget, and no more than
+/// [`CACHED_WORKING_SETS`] working sets of rows of the largest pair. A row
+/// cached costs its first touch of fresh memory, about what computing it
+/// costs on the machines measured: rows beyond a few working sets are seldom
+/// asked for again, and were found to cost more than they saved.
+fn pair_cache_bytes(params: &SvcParams, sizes: &[usize]) -> usize {
+    let share = params.cache_mb * (1 << 20) / pair_workers(sizes.len());
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    share.min(CACHED_WORKING_SETS * working_set::MAX_WORKING_SET * largest * std::mem::size_of::<f32>())
 }
+
+/// Working sets of rows a pair worker's cache holds at most.
+const CACHED_WORKING_SETS: usize = 2;
 
 /// Pairs trained at once: one per core.
 fn pair_workers(pairs: usize) -> usize {

@@ -23,7 +23,7 @@ use super::smo::{pair_step, rho_from, BinarySolution, Options};
 
 /// The largest working set. oneDAL takes 2048; on these flows 1024 measured
 /// faster (bench/RESULTS.md, "A working-set solver").
-const MAX_WORKING_SET: usize = 1024;
+pub const MAX_WORKING_SET: usize = 1024;
 /// SMO steps on one working set, per variable in it (oneDAL's bound).
 const INNER_STEPS_PER_VARIABLE: usize = 100;
 /// Gradient entries per parallel task.
