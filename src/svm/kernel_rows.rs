@@ -534,6 +534,22 @@ impl KernelRows {
         });
     }
 
+    /// `K(rows[a], rows[b])` into `out[a * n + b]` (`n` rows): a working
+    /// set's own block, the same bits as in its cached rows (a tile's value
+    /// depends only on its row and column), in parallel tasks of
+    /// [`ROWS_PER_TASK`] rows.
+    pub fn square_block(&self, rows: &[usize], out: &mut [f32]) {
+        let n = rows.len();
+        let (d, gamma) = (self.d, self.gamma);
+        let panels = pack_columns(&self.x, d, rows);
+        let norms = self.padded_norms(rows);
+        let mut outs: Vec<&mut [f32]> = out[..n * n].chunks_exact_mut(n.max(1)).collect();
+        outs.par_chunks_mut(ROWS_PER_TASK).zip(rows.par_chunks(ROWS_PER_TASK)).for_each(|(task, sources)| {
+            let (packed, row_norms) = pack_rows(&self.x, &self.norms, d, sources);
+            rbf_rows(&packed, &row_norms, sources.len().div_ceil(MR), &panels, &norms, d, n, gamma, task);
+        });
+    }
+
     /// `sum_i w_i K(x_rows[i], x_c)` for each row `c` of the problem in
     /// `cols`, without caching: for gradients of rows the solver has set
     /// aside, and decision values of held-out rows. In parallel over the

@@ -133,7 +133,7 @@ pub fn solve_from(kernel: &mut KernelRows, y: &[i8], c: &[f64], start: Option<St
         }
         let slots = kernel.fetch(&ws);
         let budget = (INNER_STEPS_PER_VARIABLE * ws.len()).min(max_iter - iterations);
-        iterations += inner.solve(&s, &ws, &slots, kernel, opts.eps, budget);
+        iterations += inner.solve(&s, &ws, kernel, opts.eps, budget);
         if !s.apply(&ws, &slots, kernel, &inner) {
             // The set holds the most violating pair, so a step always moves
             // something; if rounding moved nothing, nothing will: stop here.
@@ -492,11 +492,8 @@ struct Inner {
 impl Inner {
     /// Runs at most `budget` steps; stops when the subproblem's violation is
     /// below a tenth of where it started (or `eps`), as oneDAL's. Returns the steps.
-    fn solve(&mut self, s: &State, ws: &[usize], slots: &[usize], kernel: &KernelRows, eps: f64, budget: usize) -> usize {
+    fn solve(&mut self, s: &State, ws: &[usize], kernel: &KernelRows, eps: f64, budget: usize) -> usize {
         let n = ws.len();
-        // Where each working-set row sits among the kernel's columns.
-        let cols = kernel.columns();
-        let at: Vec<usize> = ws.iter().map(|t| cols.binary_search(t).expect("working set rows are active")).collect();
         self.alpha = ws.iter().map(|&t| s.alpha[t]).collect();
         self.y = ws.iter().map(|&t| s.y[t]).collect();
         self.c = ws.iter().map(|&t| s.c[t]).collect();
@@ -505,13 +502,10 @@ impl Inner {
         self.up = ws.iter().map(|&t| penalty(s.up(t))).collect();
         self.low = ws.iter().map(|&t| penalty(s.low(t))).collect();
         self.block.resize(n * n, 0.0);
-        // A gather of n^2 values from rows out of cache: in parallel, rows of the block apart.
-        self.block.par_chunks_mut(n).zip(slots.par_iter()).for_each(|(b, &slot)| {
-            let row = kernel.slot(slot);
-            for (v, &t) in b.iter_mut().zip(&at) {
-                *v = row[t];
-            }
-        });
+        // Computed, not gathered from the cached rows: q^2 values from rows
+        // out of cache are a walk through memory that costs more than the
+        // tile's arithmetic, and the tile gives the same bits.
+        kernel.square_block(ws, &mut self.block);
         let mut local_eps = eps;
         let mut steps = 0;
         self.buf.resize(n, 0.0);
