@@ -449,10 +449,10 @@ mod tests {
     use super::*;
     use crate::svm::Gamma;
 
-    #[test]
-    fn training_classes_are_the_predicted_classes() {
-        let (n, d, k) = (900, 4, 4);
-        let mut s = 5u64;
+    /// `n` rows of `d` features in `k` classes (row i in class i mod k):
+    /// noise of width `spread`, class c shifted by `shift` along feature c.
+    fn overlapping_classes(n: usize, d: usize, k: usize, seed: u64, spread: f64, shift: f64) -> (Vec<f64>, Vec<usize>) {
+        let mut s = seed;
         let mut rnd = || {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
@@ -461,10 +461,17 @@ mod tests {
         for i in 0..n {
             let c = i % k;
             for j in 0..d {
-                x.push(2.0 * rnd() + if j == c { 0.5 } else { 0.0 });
+                x.push(spread * rnd() + if j == c { shift } else { 0.0 });
             }
             y.push(c);
         }
+        (x, y)
+    }
+
+    #[test]
+    fn training_classes_are_the_predicted_classes() {
+        let (n, d, k) = (900, 4, 4);
+        let (x, y) = overlapping_classes(n, d, k, 5, 2.0, 0.5);
         for c in [1.0, 64.0] {
             let params = SvcParams { c, gamma: Gamma::Value(0.8), probability: false, ..SvcParams::default() };
             let fit = SvmModel::fit_timed(&x, d, &y, k, &params).unwrap();
@@ -477,19 +484,7 @@ mod tests {
     #[test]
     fn calibrating_a_fit_gives_the_fit_with_probabilities() {
         let (n, d, k) = (300, 3, 3);
-        let mut s = 11u64;
-        let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
-        let (mut x, mut y) = (Vec::new(), Vec::new());
-        for i in 0..n {
-            let c = i % k;
-            for j in 0..d {
-                x.push(rnd() + if j == c { 0.6 } else { 0.0 });
-            }
-            y.push(c);
-        }
+        let (x, y) = overlapping_classes(n, d, k, 11, 1.0, 0.6);
         let with = SvcParams { c: 4.0, gamma: Gamma::Value(0.5), seed: 3, ..SvcParams::default() };
         let without = SvcParams { probability: false, ..with.clone() };
         let want = SvmModel::fit(&x, d, &y, k, &with).unwrap();
