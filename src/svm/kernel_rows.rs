@@ -525,29 +525,32 @@ impl KernelRows {
     /// parallel tasks of [`ROWS_PER_TASK`] rows.
     fn compute(&mut self, rows: &[usize], places: &[usize]) {
         let n = self.cols.len();
-        let KernelRows { arena, x, norms, panels, col_norms, d, gamma, l, .. } = self;
-        let (x, norms, panels, col_norms, d, gamma) = (&*x, &*norms, &*panels, &*col_norms, *d, *gamma);
-        let mut outs: Vec<&mut [f32]> = arena.places_mut(places, *l).into_iter().map(|r| &mut r[..n]).collect();
+        let mut arena = std::mem::take(&mut self.arena);
+        let mut outs: Vec<&mut [f32]> = arena.places_mut(places, self.l).into_iter().map(|r| &mut r[..n]).collect();
+        self.rows_against(rows, &self.panels, &self.col_norms, &mut outs);
+        self.arena = arena;
+    }
+
+    /// Kernel values of `rows` against the columns packed in `panels` (with
+    /// their padded `norms`) into `outs` (one per row), in parallel tasks of
+    /// [`ROWS_PER_TASK`] rows.
+    fn rows_against(&self, rows: &[usize], panels: &[f32], norms: &[f32], outs: &mut [&mut [f32]]) {
+        let n = outs.first().map_or(0, |o| o.len());
         outs.par_chunks_mut(ROWS_PER_TASK).zip(rows.par_chunks(ROWS_PER_TASK)).for_each(|(task, sources)| {
-            let (packed, row_norms) = pack_rows(x, norms, d, sources);
-            rbf_rows(&packed, &row_norms, sources.len().div_ceil(MR), panels, col_norms, d, n, gamma, task);
+            let (packed, row_norms) = pack_rows(&self.x, &self.norms, self.d, sources);
+            rbf_rows(&packed, &row_norms, sources.len().div_ceil(MR), panels, norms, self.d, n, self.gamma, task);
         });
     }
 
     /// `K(rows[a], rows[b])` into `out[a * n + b]` (`n` rows): a working
     /// set's own block, the same bits as in its cached rows (a tile's value
-    /// depends only on its row and column), in parallel tasks of
-    /// [`ROWS_PER_TASK`] rows.
+    /// depends only on its row and column).
     pub fn square_block(&self, rows: &[usize], out: &mut [f32]) {
         let n = rows.len();
-        let (d, gamma) = (self.d, self.gamma);
-        let panels = pack_columns(&self.x, d, rows);
+        let panels = pack_columns(&self.x, self.d, rows);
         let norms = self.padded_norms(rows);
         let mut outs: Vec<&mut [f32]> = out[..n * n].chunks_exact_mut(n.max(1)).collect();
-        outs.par_chunks_mut(ROWS_PER_TASK).zip(rows.par_chunks(ROWS_PER_TASK)).for_each(|(task, sources)| {
-            let (packed, row_norms) = pack_rows(&self.x, &self.norms, d, sources);
-            rbf_rows(&packed, &row_norms, sources.len().div_ceil(MR), &panels, &norms, d, n, gamma, task);
-        });
+        self.rows_against(rows, &panels, &norms, &mut outs);
     }
 
     /// `sum_i w_i K(x_rows[i], x_c)` for each row `c` of the problem in
