@@ -100,10 +100,7 @@ impl SvmModel {
         if !(params.c.is_finite() && params.c > 0.0) {
             return Err(Error::input(format!("C must be a positive number, got {}", params.c)));
         }
-        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
-        for (i, &c) in y.iter().enumerate() {
-            by_class[c].push(i);
-        }
+        let by_class = rows_by_class(y, k);
         if let Some(empty) = by_class.iter().position(|v| v.is_empty()) {
             return Err(anyhow::anyhow!("class {empty} has no training rows").into());
         }
@@ -113,7 +110,7 @@ impl SvmModel {
             .map(|rows| params.c * params.class_weight.factor(n, k, rows.len()))
             .collect();
         let pair_list = pairs_of(k);
-        let sizes: Vec<usize> = pair_list.iter().map(|&(a, b)| by_class[a].len() + by_class[b].len()).collect();
+        let sizes = pair_sizes(&pair_list, &by_class);
         let cache_bytes = pair_cache_bytes(params, &sizes);
         let solved: Vec<((Vec<usize>, PairModel), (PairTime, PairSolution))> =
             on_pair_workers(&sizes, cache_bytes, |p, arena| {
@@ -194,12 +191,9 @@ impl SvmModel {
     /// calibration alone. Returns each pair's seconds.
     pub fn calibrate(&mut self, x: &[f64], d: usize, y: &[usize], params: &SvcParams, duals: &Duals) -> Vec<f64> {
         let k = self.n_classes;
-        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
-        for (i, &c) in y.iter().enumerate() {
-            by_class[c].push(i);
-        }
+        let by_class = rows_by_class(y, k);
         let pair_list = pairs_of(k);
-        let sizes: Vec<usize> = pair_list.iter().map(|&(a, b)| by_class[a].len() + by_class[b].len()).collect();
+        let sizes = pair_sizes(&pair_list, &by_class);
         let cache_bytes = pair_cache_bytes(params, &sizes);
         let (gamma, class_c) = (self.gamma, &self.class_c);
         let done: Vec<((f64, f64), f64)> = on_pair_workers(&sizes, cache_bytes, |p, arena| {
@@ -227,10 +221,7 @@ impl SvmModel {
     /// votes); only the others are predicted.
     pub fn training_classes(&self, x: &[f64], d: usize, y: &[usize], duals: &Duals) -> Vec<usize> {
         let k = self.n_classes;
-        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
-        for (i, &c) in y.iter().enumerate() {
-            by_class[c].push(i);
-        }
+        let by_class = rows_by_class(y, k);
         let mut unsure = vec![false; y.len()];
         for (pm, sol) in self.pairs.iter().zip(&duals.0) {
             let (a, b) = (pm.a as usize, pm.b as usize);
@@ -266,6 +257,20 @@ impl SvmModel {
 /// The pairs of classes `(a, b)`, `a < b`, in libsvm's order.
 fn pairs_of(k: usize) -> Vec<(usize, usize)> {
     (0..k).flat_map(|a| (a + 1..k).map(move |b| (a, b))).collect()
+}
+
+/// The training rows of each class `0..k`, ascending.
+fn rows_by_class(y: &[usize], k: usize) -> Vec<Vec<usize>> {
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for (i, &c) in y.iter().enumerate() {
+        by_class[c].push(i);
+    }
+    by_class
+}
+
+/// Rows of each pair's problem.
+fn pair_sizes(pairs: &[(usize, usize)], by_class: &[Vec<usize>]) -> Vec<usize> {
+    pairs.iter().map(|&(a, b)| by_class[a].len() + by_class[b].len()).collect()
 }
 
 /// Each pair worker's kernel cache: its share of the budget, and no more than
@@ -353,9 +358,9 @@ impl PairProblem {
 /// bound of 0, so it shares the pair's kernel rows, and it starts from the
 /// pair's solution without the held-out rows: the fold's optimum is near, and
 /// the held-out rows' decision values come with its gradient. libsvm fits
-/// every fold from zero on rows copied out; here the five folds cost about
-/// as much as the pair's own fit (bench/RESULTS.md, "Calibration from the
-/// pair's solution").
+/// every fold from zero on rows copied out; here the five folds together
+/// cost about 1.8 times the pair's own fit (bench/RESULTS.md, "Speed against
+/// scikit-learn-intelex, second session").
 #[allow(clippy::too_many_arguments)]
 fn platt(rows: &mut KernelRows, ys: &[i8], cs: &[f64], coef: &[f64], grad: &[f64], params: &SvcParams, p: usize) -> (f64, f64) {
     let seed = params.seed ^ (p as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);

@@ -149,6 +149,16 @@ pub fn solve_from(kernel: &mut KernelRows, y: &[i8], c: &[f64], start: Option<St
     BinarySolution { coef, rho, objective, iterations, converged, grad: s.grad }
 }
 
+/// Can move towards its label `y` (libsvm's I_up).
+fn in_up(y: f64, alpha: f64, c: f64) -> bool {
+    if y > 0.0 { alpha < c } else { alpha > 0.0 }
+}
+
+/// Can move against its label `y` (libsvm's I_low).
+fn in_low(y: f64, alpha: f64, c: f64) -> bool {
+    if y > 0.0 { alpha > 0.0 } else { alpha < c }
+}
+
 /// Variables set aside together, and the alphas their gradients are exact for.
 struct Aside {
     alpha: Vec<f64>,
@@ -169,14 +179,12 @@ struct State {
 }
 
 impl State {
-    /// Can move towards `y` (libsvm's I_up).
     fn up(&self, t: usize) -> bool {
-        if self.y[t] > 0.0 { self.alpha[t] < self.c[t] } else { self.alpha[t] > 0.0 }
+        in_up(self.y[t], self.alpha[t], self.c[t])
     }
 
-    /// Can move against `y` (libsvm's I_low).
     fn low(&self, t: usize) -> bool {
-        if self.y[t] > 0.0 { self.alpha[t] > 0.0 } else { self.alpha[t] < self.c[t] }
+        in_low(self.y[t], self.alpha[t], self.c[t])
     }
 
     /// `(max_{I_up} -y G, max_{I_low} y G)` over `rows`: their sum is
@@ -543,9 +551,8 @@ impl Inner {
             self.alpha[i] = ai;
             self.alpha[j] = aj;
             for v in [i, j] {
-                let (a, c, pos) = (self.alpha[v], self.c[v], self.y[v] > 0.0);
-                self.up[v] = penalty(if pos { a < c } else { a > 0.0 });
-                self.low[v] = penalty(if pos { a > 0.0 } else { a < c });
+                self.up[v] = penalty(in_up(self.y[v], self.alpha[v], self.c[v]));
+                self.low[v] = penalty(in_low(self.y[v], self.alpha[v], self.c[v]));
             }
             let kj = &self.block[j * n..(j + 1) * n];
             (gmax, gmax2) =
