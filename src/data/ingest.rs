@@ -20,6 +20,7 @@ use std::sync::Arc;
 use ndarray::Array2;
 use polars::prelude::*;
 
+use crate::data::label_scan::scan_labels;
 use crate::data::reader::{is_number, Batch, FlowReader};
 use crate::error::{display_path, Error, Result};
 use crate::features::{Columns, TextColumn};
@@ -40,7 +41,7 @@ fn one_line(s: &str) -> String {
 
 /// The label of every row, interned: 3.58M rows hold a few dozen distinct
 /// labels, so each row keeps an index into `names`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Labels {
     /// Distinct labels, in order of first appearance.
     pub names: Vec<String>,
@@ -95,7 +96,8 @@ impl Labels {
 }
 
 /// The label of every row and the file's SHA-256 (pass 1), and what
-/// `opts` asks for. The line-by-line reader does this pass so that a ragged
+/// `opts` asks for. A plain file is cut at its line ends and read on every
+/// core ([`scan_labels`]); any other is read line by line, so that a ragged
 /// or truncated line is reported with its line number instead of being
 /// padded with nulls.
 pub fn read_labels(path: &Path, opts: &FirstPass) -> Result<(Labels, String)> {
@@ -103,6 +105,14 @@ pub fn read_labels(path: &Path, opts: &FirstPass) -> Result<(Labels, String)> {
 }
 
 fn read_labels_in_chunks(path: &Path, opts: &FirstPass, chunk_rows: usize) -> Result<(Labels, String)> {
+    match scan_labels(path, opts, chunk_rows) {
+        Some(done) => Ok(done),
+        None => read_labels_line_by_line(path, opts, chunk_rows),
+    }
+}
+
+/// Pass 1 by the line-by-line reader: any file, and the line of any fault.
+pub(super) fn read_labels_line_by_line(path: &Path, opts: &FirstPass, chunk_rows: usize) -> Result<(Labels, String)> {
     let (mut r, hash) = FlowReader::open_hashed(path)?;
     let plan = r.plan(&[], Some(opts.label))?;
     let group_idx = match opts.group {

@@ -3,6 +3,7 @@
 
 pub mod classes;
 pub mod ingest;
+mod label_scan;
 pub mod reader;
 pub mod rejects;
 pub mod sample;
