@@ -14,7 +14,9 @@
 //! streams the whole feature matrix per row.
 //!
 //! Determinism: each dot product is one chain of fused multiply-adds over
-//! the features, in feature order, whatever the tiling, thread or CPU. The
+//! the features, in feature order, whatever the tiling, thread or CPU; a
+//! feature that is zero in all of a tile's rows adds nothing to the chain
+//! and is skipped (a one-hot column is zero in most rows). The
 //! AVX2 build uses the FMA instruction; elsewhere `mul_add` is the C
 //! library's correctly rounded `fmaf`, slower and bit-identical.
 
@@ -58,41 +60,23 @@ macro_rules! with_fma {
 }
 
 with_fma! {
-    /// Kernel values of `groups` groups of [`MR`] rows (`packed`: each group
-    /// feature-major, `d x MR`; `row_norms` theirs) against `n` columns
-    /// (`panels`: see [`pack_columns`]; `col_norms` theirs, padded as the
-    /// panels), written to `out[g * MR + r][..n]` (rows past `out` are
-    /// dropped). The exponential is taken on the tile, before it is stored.
-    fn rbf_rows(
-        packed: &[f32],
-        row_norms: &[f32],
-        groups: usize,
-        panels: &[f32],
-        col_norms: &[f32],
-        d: usize,
-        n: usize,
-        gamma: f32,
-        out: &mut [&mut [f32]]
-    ) {
-        for (s, panel) in panels.chunks_exact(d * NR).enumerate() {
+    /// Kernel values of `groups` groups of [`MR`] rows (`rows`) against the
+    /// `n` columns of `panels`, written to `out[g * MR + r][..n]` (rows past
+    /// `out` are dropped). A feature that is zero in all of a group's rows
+    /// (one-hot columns, mostly) is skipped: its products are zero, and
+    /// adding them changes no bit of a sum, so the sums are those of the
+    /// whole chain. The exponential is taken on the tile, before it is stored.
+    fn rbf_rows(rows: Tile, groups: usize, panels: Tile, d: usize, n: usize, gamma: f32, out: &mut [&mut [f32]]) {
+        for (s, panel) in panels.values.chunks_exact(d * NR).enumerate() {
             let j = s * NR;
             let width = NR.min(n - j);
-            let cn: &[f32; NR] = col_norms[j..j + NR].try_into().expect("padded norms");
+            let cn: &[f32; NR] = panels.norms[j..j + NR].try_into().expect("padded norms");
             for g in 0..groups {
-                let a = &packed[g * d * MR..(g + 1) * d * MR];
-                let mut acc = [[0f32; NR]; MR];
-                // Zipped exact chunks: a feature's step is the FMAs and their loads, no bounds checks.
-                for (b, av) in panel.chunks_exact(NR).zip(a.chunks_exact(MR)) {
-                    let b: &[f32; NR] = b.try_into().expect("strip");
-                    let av: &[f32; MR] = av.try_into().expect("group");
-                    for r in 0..MR {
-                        for c in 0..NR {
-                            acc[r][c] = av[r].mul_add(b[c], acc[r][c]);
-                        }
-                    }
-                }
+                let a = &rows.values[g * d * MR..(g + 1) * d * MR];
+                let (dense, sparse) = rows.live(g);
+                let mut acc = tile_dots(panel, a, dense, sparse);
                 for r in 0..MR {
-                    let rn = row_norms[g * MR + r];
+                    let rn = rows.norms[g * MR + r];
                     for c in 0..NR {
                         // As `rbf_from_dots`: the sum of the norms first, so that K is symmetric to the bit.
                         acc[r][c] = exp_neg(-gamma * (rn + cn[c] - 2.0 * acc[r][c]));
@@ -112,20 +96,162 @@ with_fma! {
     }
 }
 
-/// Columns `cols` of the row-major `x` (`d` features) in strips of [`NR`]
-/// columns, each strip feature-major (`d x NR`, contiguous), the last one
-/// padded with zeros: a tile reads its strip as one run of memory.
-fn pack_columns(x: &[f32], d: usize, cols: &[usize]) -> Vec<f32> {
-    let strips = cols.len().div_ceil(NR);
-    let mut panels = vec![0f32; strips * d * NR];
-    for (j, &c) in cols.iter().enumerate() {
-        let (s, col) = (j / NR, j % NR);
-        let panel = &mut panels[s * d * NR..(s + 1) * d * NR];
-        for k in 0..d {
-            panel[k * NR + col] = x[c * d + k];
+/// The dot products of a tile: [`MR`] rows (`a`, feature-major) by [`NR`]
+/// columns (`panel`, feature-major) over features `0..dense` and then
+/// `sparse`, each one chain of fused multiply-adds in that order.
+#[inline(always)]
+fn tile_dots(panel: &[f32], a: &[f32], dense: usize, sparse: &[u16]) -> [[f32; NR]; MR] {
+    let d = panel.len() / NR;
+    assert!(a.len() == d * MR && dense <= d && sparse.iter().all(|&k| (k as usize) < d), "features of the tile");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above); every
+        // feature read is below `d` (asserted above).
+        return unsafe { tile_dots_fma(panel, a, dense, sparse) };
+    }
+    tile_dots_portable(panel, a, dense, sparse)
+}
+
+/// [`tile_dots`] anywhere: `mul_add` is a correctly rounded fused multiply-add, as the instruction.
+fn tile_dots_portable(panel: &[f32], a: &[f32], dense: usize, sparse: &[u16]) -> [[f32; NR]; MR] {
+    let mut acc = [[0f32; NR]; MR];
+    for k in (0..dense).chain(sparse.iter().map(|&k| k as usize)) {
+        for r in 0..MR {
+            for c in 0..NR {
+                acc[r][c] = a[k * MR + r].mul_add(panel[k * NR + c], acc[r][c]);
+            }
         }
     }
-    panels
+    acc
+}
+
+/// [`tile_dots`] in AVX2 registers: twelve accumulators of eight lanes,
+/// written out so that they stay in registers whichever loop feeds them.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_dots_fma(panel: &[f32], a: &[f32], dense: usize, sparse: &[u16]) -> [[f32; NR]; MR] {
+    use std::arch::x86_64::*;
+    let (pp, ap) = (panel.as_ptr(), a.as_ptr());
+    let mut acc = [_mm256_setzero_ps(); 2 * MR];
+    let step = |k: usize, acc: &mut [__m256; 2 * MR]| {
+        // SAFETY: k < d, so k * NR + 16 <= panel.len() and k * MR + 6 <= a.len().
+        let (b0, b1) = unsafe { (_mm256_loadu_ps(pp.add(k * NR)), _mm256_loadu_ps(pp.add(k * NR + 8))) };
+        for r in 0..MR {
+            let av = unsafe { _mm256_broadcast_ss(&*ap.add(k * MR + r)) };
+            acc[2 * r] = _mm256_fmadd_ps(av, b0, acc[2 * r]);
+            acc[2 * r + 1] = _mm256_fmadd_ps(av, b1, acc[2 * r + 1]);
+        }
+    };
+    for k in 0..dense {
+        step(k, &mut acc);
+    }
+    for &k in sparse {
+        step(k as usize, &mut acc);
+    }
+    let mut out = [[0f32; NR]; MR];
+    for r in 0..MR {
+        _mm256_storeu_ps(out[r].as_mut_ptr(), acc[2 * r]);
+        _mm256_storeu_ps(out[r].as_mut_ptr().add(8), acc[2 * r + 1]);
+    }
+    out
+}
+
+/// Values laid out for [`rbf_rows`] (feature-major blocks of [`MR`] rows or
+/// [`NR`] columns), their squared norms, and each block's live features:
+/// those not zero in every row of the block, ascending. Numeric features
+/// come first and are never zero throughout, one-hot ones last: the live
+/// features are a run `0..dense` and a few more, listed.
+#[derive(Clone, Copy)]
+struct Tile<'a> {
+    values: &'a [f32],
+    norms: &'a [f32],
+    /// Per block, how many features from the first are all live.
+    dense: &'a [u32],
+    /// The other live features of every block, back to back.
+    live: &'a [u16],
+    /// Where block `b`'s are in `live`: `live_start[b]..live_start[b + 1]`.
+    live_start: &'a [usize],
+}
+
+impl Tile<'_> {
+    /// Block `block`'s live features: `0..dense`, then the listed ones.
+    fn live(&self, block: usize) -> (usize, &[u16]) {
+        (self.dense[block] as usize, &self.live[self.live_start[block]..self.live_start[block + 1]])
+    }
+}
+
+/// Blocks of `width` rows of the row-major `x` (`d` features; `norms`
+/// theirs), each feature-major (`d x width`), with their norms. Groups of
+/// rows (`repeat`) have live features (see [`Tile`]) and a short last group
+/// repeats its last row; strips of columns have none and are padded with zeros.
+#[derive(Default)]
+struct Packed {
+    values: Vec<f32>,
+    norms: Vec<f32>,
+    dense: Vec<u32>,
+    live: Vec<u16>,
+    live_start: Vec<usize>,
+}
+
+impl Packed {
+    fn new(x: &[f32], norms: &[f32], d: usize, rows: &[usize], width: usize, repeat: bool) -> Packed {
+        assert!(d <= u16::MAX as usize + 1, "features are numbered in 16 bits");
+        let blocks = rows.len().div_ceil(width);
+        let mut p = Packed { values: vec![0f32; blocks * width * d], norms: vec![0f32; blocks * width], dense: Vec::new(), live: Vec::new(), live_start: vec![0] };
+        let mut nonzero = vec![false; d];
+        for b in 0..blocks {
+            nonzero.fill(false);
+            let block = &mut p.values[b * d * width..(b + 1) * d * width];
+            for r in 0..width {
+                let i = b * width + r;
+                let src = match (rows.get(i), repeat) {
+                    (Some(&src), _) => src,
+                    (None, true) => rows[rows.len() - 1],
+                    (None, false) => continue,
+                };
+                p.norms[i] = norms[src];
+                for ((k, &v), nz) in x[src * d..(src + 1) * d].iter().enumerate().zip(nonzero.iter_mut()) {
+                    block[k * width + r] = v;
+                    *nz |= v != 0.0;
+                }
+            }
+            if repeat {
+                let dense = nonzero.iter().take_while(|&&z| z).count();
+                p.dense.push(dense as u32);
+                p.live.extend((dense..d).filter(|&k| nonzero[k]).map(|k| k as u16));
+                p.live_start.push(p.live.len());
+            }
+        }
+        p
+    }
+
+    fn tile(&self) -> Tile<'_> {
+        Tile { values: &self.values, norms: &self.norms, dense: &self.dense, live: &self.live, live_start: &self.live_start }
+    }
+
+    /// Blocks `from..to` (of `width` rows and `d` features).
+    fn blocks(&self, from: usize, to: usize, width: usize, d: usize) -> Tile<'_> {
+        Tile {
+            values: &self.values[from * d * width..to * d * width],
+            norms: &self.norms[from * width..to * width],
+            dense: self.dense.get(from..to).unwrap_or(&[]),
+            live: &self.live,
+            live_start: self.live_start.get(from..=to).unwrap_or(&[]),
+        }
+    }
+}
+
+/// Columns `cols` of the row-major `x` in strips of [`NR`] columns, each
+/// strip feature-major (`d x NR`, contiguous), the last one padded with
+/// zeros: a tile reads its strip as one run of memory.
+fn pack_columns(x: &[f32], norms: &[f32], d: usize, cols: &[usize]) -> Packed {
+    Packed::new(x, norms, d, cols, NR, false)
+}
+
+/// Rows of the row-major `x` in groups of [`MR`], each feature-major; a
+/// short last group repeats its last row (computed, never written).
+fn pack_rows(x: &[f32], norms: &[f32], d: usize, rows: &[usize]) -> Packed {
+    Packed::new(x, norms, d, rows, MR, true)
 }
 
 /// `|v|^2` in f32, summed in order: training and prediction take the same
@@ -140,8 +266,7 @@ pub struct KernelColumns {
     d: usize,
     n: usize,
     gamma: f32,
-    panels: Vec<f32>,
-    norms: Vec<f32>,
+    panels: Packed,
 }
 
 impl KernelColumns {
@@ -149,10 +274,8 @@ impl KernelColumns {
     pub fn new(x: &[f32], d: usize, gamma: f32) -> KernelColumns {
         let n = if d == 0 { 0 } else { x.len() / d };
         let all: Vec<usize> = (0..n).collect();
-        let norms_of_rows: Vec<f32> = x.chunks_exact(d.max(1)).map(squared_norm).collect();
-        let mut norms = norms_of_rows.clone();
-        norms.resize(n.div_ceil(NR) * NR, 0.0);
-        KernelColumns { d, n, gamma, panels: pack_columns(x, d, &all), norms }
+        let norms: Vec<f32> = x.chunks_exact(d.max(1)).map(squared_norm).collect();
+        KernelColumns { d, n, gamma, panels: pack_columns(x, &norms, d, &all) }
     }
 
     pub fn len(&self) -> usize {
@@ -173,8 +296,7 @@ impl KernelColumns {
         let d = self.d;
         let rows = if d == 0 { 0 } else { x.len() / d };
         let norms: Vec<f32> = x.chunks_exact(d.max(1)).map(squared_norm).collect();
-        let (packed, norms) = pack_rows(x, &norms, d, &(0..rows).collect::<Vec<_>>());
-        PackedRows { rows, packed, norms }
+        PackedRows { rows, packed: pack_rows(x, &norms, d, &(0..rows).collect::<Vec<_>>()) }
     }
 
     /// `K(row r, column c)` for the packed rows and the columns `from..to`
@@ -187,37 +309,16 @@ impl KernelColumns {
         assert_eq!(from % NR, 0, "blocks start on a strip");
         let d = self.d;
         let width = to - from;
-        let panels = &self.panels[from / NR * d * NR..to.div_ceil(NR) * d * NR];
-        let col_norms = &self.norms[from..to.div_ceil(NR) * NR];
+        let panels = self.panels.blocks(from / NR, to.div_ceil(NR), NR, d);
         let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(width).collect();
-        rbf_rows(&rows.packed, &rows.norms, rows.rows.div_ceil(MR), panels, col_norms, d, width, self.gamma, &mut outs);
+        rbf_rows(rows.packed.tile(), rows.rows.div_ceil(MR), panels, d, width, self.gamma, &mut outs);
     }
 }
 
 /// Rows laid out for kernel tiles ([`KernelColumns::pack`]).
 pub struct PackedRows {
     rows: usize,
-    packed: Vec<f32>,
-    norms: Vec<f32>,
-}
-
-/// Packs rows of the row-major `x` (`d` features; `norms` theirs) for
-/// [`rbf_rows`]: groups of [`MR`], each feature-major, and their norms; a
-/// short last group repeats its last row (computed, never written).
-fn pack_rows(x: &[f32], norms: &[f32], d: usize, rows: &[usize]) -> (Vec<f32>, Vec<f32>) {
-    let groups = rows.len().div_ceil(MR);
-    let mut packed = vec![0f32; groups * MR * d];
-    let mut packed_norms = vec![0f32; groups * MR];
-    for g in 0..groups {
-        for r in 0..MR {
-            let src = rows[(g * MR + r).min(rows.len() - 1)];
-            packed_norms[g * MR + r] = norms[src];
-            for k in 0..d {
-                packed[g * d * MR + k * MR + r] = x[src * d + k];
-            }
-        }
-    }
-    (packed, packed_norms)
+    packed: Packed,
 }
 
 /// A cached row: which row, the columns it was computed on, its length
@@ -305,8 +406,7 @@ pub struct KernelRows {
     /// The columns: rows of the problem, ascending.
     cols: Vec<usize>,
     /// The features of the columns, as [`pack_columns`] lays them out.
-    panels: Vec<f32>,
-    col_norms: Vec<f32>,
+    panels: Packed,
     /// Each narrowing starts an epoch; `earlier[e]` holds epoch `e`'s columns
     /// (a superset of the current ones) while a cached row may still be on them.
     epoch: u32,
@@ -337,8 +437,7 @@ impl KernelRows {
             norms,
             gamma: gamma as f32,
             cols: Vec::new(),
-            panels: Vec::new(),
-            col_norms: Vec::new(),
+            panels: Packed::default(),
             epoch: 0,
             earlier: Vec::new(),
             slots: Vec::new(),
@@ -403,16 +502,8 @@ impl KernelRows {
     }
 
     fn load_columns(&mut self, cols: Vec<usize>) {
-        self.panels = pack_columns(&self.x, self.d, &cols);
-        self.col_norms = self.padded_norms(&cols);
+        self.panels = pack_columns(&self.x, &self.norms, self.d, &cols);
         self.cols = cols;
-    }
-
-    /// The norms of `rows`, padded with zeros to a whole number of strips.
-    fn padded_norms(&self, rows: &[usize]) -> Vec<f32> {
-        let mut v: Vec<f32> = rows.iter().map(|&r| self.norms[r]).collect();
-        v.resize(rows.len().div_ceil(NR) * NR, 0.0);
-        v
     }
 
     /// Makes rows `want` cached on the current columns (computing the
@@ -527,18 +618,18 @@ impl KernelRows {
         let n = self.cols.len();
         let mut arena = std::mem::take(&mut self.arena);
         let mut outs: Vec<&mut [f32]> = arena.places_mut(places, self.l).into_iter().map(|r| &mut r[..n]).collect();
-        self.rows_against(rows, &self.panels, &self.col_norms, &mut outs);
+        self.rows_against(rows, self.panels.tile(), &mut outs);
         self.arena = arena;
     }
 
-    /// Kernel values of `rows` against the columns packed in `panels` (with
-    /// their padded `norms`) into `outs` (one per row), in parallel tasks of
+    /// Kernel values of `rows` against the columns packed in `panels` into
+    /// `outs` (one per row), in parallel tasks of
     /// [`ROWS_PER_TASK`] rows.
-    fn rows_against(&self, rows: &[usize], panels: &[f32], norms: &[f32], outs: &mut [&mut [f32]]) {
+    fn rows_against(&self, rows: &[usize], panels: Tile, outs: &mut [&mut [f32]]) {
         let n = outs.first().map_or(0, |o| o.len());
         outs.par_chunks_mut(ROWS_PER_TASK).zip(rows.par_chunks(ROWS_PER_TASK)).for_each(|(task, sources)| {
-            let (packed, row_norms) = pack_rows(&self.x, &self.norms, self.d, sources);
-            rbf_rows(&packed, &row_norms, sources.len().div_ceil(MR), panels, norms, self.d, n, self.gamma, task);
+            let packed = pack_rows(&self.x, &self.norms, self.d, sources);
+            rbf_rows(packed.tile(), sources.len().div_ceil(MR), panels, self.d, n, self.gamma, task);
         });
     }
 
@@ -547,10 +638,9 @@ impl KernelRows {
     /// depends only on its row and column).
     pub fn square_block(&self, rows: &[usize], out: &mut [f32]) {
         let n = rows.len();
-        let panels = pack_columns(&self.x, self.d, rows);
-        let norms = self.padded_norms(rows);
+        let panels = pack_columns(&self.x, &self.norms, self.d, rows);
         let mut outs: Vec<&mut [f32]> = out[..n * n].chunks_exact_mut(n.max(1)).collect();
-        self.rows_against(rows, &panels, &norms, &mut outs);
+        self.rows_against(rows, panels.tile(), &mut outs);
     }
 
     /// `sum_i w_i K(x_rows[i], x_c)` for each row `c` of the problem in
@@ -563,17 +653,15 @@ impl KernelRows {
             return out;
         }
         let d = self.d;
-        let (packed, row_norms) = pack_rows(&self.x, &self.norms, d, rows);
+        let packed = pack_rows(&self.x, &self.norms, d, rows);
         let groups = rows.len().div_ceil(MR);
         out.par_chunks_mut(SUM_COLUMNS).zip(cols.par_chunks(SUM_COLUMNS)).for_each(|(sums, cs)| {
             let n = cs.len();
-            let panels = pack_columns(&self.x, d, cs);
-            let norms = self.padded_norms(cs);
+            let panels = pack_columns(&self.x, &self.norms, d, cs);
             let mut tile = vec![vec![0f32; n]; MR];
             for g in 0..groups {
                 let mut outs: Vec<&mut [f32]> = tile.iter_mut().map(|v| &mut v[..]).collect();
-                let (a, an) = (&packed[g * d * MR..(g + 1) * d * MR], &row_norms[g * MR..(g + 1) * MR]);
-                rbf_rows(a, an, 1, &panels, &norms, d, n, self.gamma, &mut outs);
+                rbf_rows(packed.blocks(g, g + 1, MR, d), 1, panels.tile(), d, n, self.gamma, &mut outs);
                 for (r, k) in tile.iter().enumerate().take(rows.len() - g * MR) {
                     super::working_set::accumulate(sums, k, w[g * MR + r]);
                 }
@@ -632,6 +720,39 @@ mod tests {
         let both = k.fetch(&[3, 40]);
         let (r3, r40) = (k.slot(both[0]).to_vec(), k.slot(both[1]).to_vec());
         assert_eq!(r3[40].to_bits(), r40[3].to_bits(), "K is symmetric to the bit");
+    }
+
+    #[test]
+    fn tiles_skip_zero_features_without_changing_a_bit() {
+        let d = 40;
+        // Numeric features, then three one-hot groups of four (weight 2.5), and a column of zeros.
+        let mut x = data(MR + NR, d).iter().map(|&v| v as f32).collect::<Vec<_>>();
+        for i in 0..MR + NR {
+            for k in 26..d {
+                x[i * d + k] = 0.0;
+            }
+            for g in 0..3 {
+                x[i * d + 26 + 4 * g + (i / 2 + g) % 4] = 2.5;
+            }
+        }
+        let norms: Vec<f32> = x.chunks_exact(d).map(squared_norm).collect();
+        let rows = pack_rows(&x, &norms, d, &(0..MR).collect::<Vec<_>>());
+        let cols = pack_columns(&x, &norms, d, &(MR..MR + NR).collect::<Vec<_>>());
+        let tile = rows.tile();
+        let (dense, sparse) = tile.live(0);
+        // Three of each group's four columns are live in the rows; the zero column never.
+        assert_eq!((dense, sparse), (29, &[31, 32, 33, 34, 36, 37][..]));
+        let every: Vec<u16> = (dense as u16..d as u16).collect();
+        let whole = tile_dots_portable(&cols.values, &rows.values, dense, &every);
+        let skipped = tile_dots_portable(&cols.values, &rows.values, dense, sparse);
+        assert_eq!(tile_dots(&cols.values, &rows.values, dense, sparse), skipped);
+        for r in 0..MR {
+            for c in 0..NR {
+                assert_eq!(whole[r][c].to_bits(), skipped[r][c].to_bits(), "row {r} column {c}");
+                let want: f64 = (0..d).map(|k| x[r * d + k] as f64 * x[(MR + c) * d + k] as f64).sum();
+                assert!((skipped[r][c] as f64 - want).abs() < 1e-4, "row {r} column {c}");
+            }
+        }
     }
 
     #[test]
