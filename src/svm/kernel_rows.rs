@@ -159,8 +159,8 @@ unsafe fn tile_dots_fma(panel: &[f32], a: &[f32], dense: usize, sparse: &[u16]) 
 /// Values laid out for [`rbf_rows`] (feature-major blocks of [`MR`] rows or
 /// [`NR`] columns), their squared norms, and each block's live features:
 /// those not zero in every row of the block, ascending. Numeric features
-/// come first and are never zero throughout, one-hot ones last: the live
-/// features are a run `0..dense` and a few more, listed.
+/// come first and are seldom zero throughout, one-hot ones last: the live
+/// features are mostly a run `0..dense` and a few more, listed.
 #[derive(Clone, Copy)]
 struct Tile<'a> {
     values: &'a [f32],
