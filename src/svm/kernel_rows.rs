@@ -100,7 +100,7 @@ with_fma! {
 /// columns (`panel`, feature-major) over features `0..dense` and then
 /// `sparse`, each one chain of fused multiply-adds in that order.
 #[inline(always)]
-fn tile_dots(panel: &[f32], a: &[f32], dense: usize, sparse: &[u16]) -> [[f32; NR]; MR] {
+fn tile_dots(panel: &[f32], a: &[f32], dense: usize, sparse: &[u32]) -> [[f32; NR]; MR] {
     let d = panel.len() / NR;
     assert!(a.len() == d * MR && dense <= d && sparse.iter().all(|&k| (k as usize) < d), "features of the tile");
     #[cfg(target_arch = "x86_64")]
@@ -113,7 +113,7 @@ fn tile_dots(panel: &[f32], a: &[f32], dense: usize, sparse: &[u16]) -> [[f32; N
 }
 
 /// [`tile_dots`] anywhere: `mul_add` is a correctly rounded fused multiply-add, as the instruction.
-fn tile_dots_portable(panel: &[f32], a: &[f32], dense: usize, sparse: &[u16]) -> [[f32; NR]; MR] {
+fn tile_dots_portable(panel: &[f32], a: &[f32], dense: usize, sparse: &[u32]) -> [[f32; NR]; MR] {
     let mut acc = [[0f32; NR]; MR];
     for k in (0..dense).chain(sparse.iter().map(|&k| k as usize)) {
         for r in 0..MR {
@@ -129,7 +129,7 @@ fn tile_dots_portable(panel: &[f32], a: &[f32], dense: usize, sparse: &[u16]) ->
 /// written out so that they stay in registers whichever loop feeds them.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn tile_dots_fma(panel: &[f32], a: &[f32], dense: usize, sparse: &[u16]) -> [[f32; NR]; MR] {
+unsafe fn tile_dots_fma(panel: &[f32], a: &[f32], dense: usize, sparse: &[u32]) -> [[f32; NR]; MR] {
     use std::arch::x86_64::*;
     let (pp, ap) = (panel.as_ptr(), a.as_ptr());
     let mut acc = [_mm256_setzero_ps(); 2 * MR];
@@ -168,14 +168,14 @@ struct Tile<'a> {
     /// Per block, how many features from the first are all live.
     dense: &'a [u32],
     /// The other live features of every block, back to back.
-    live: &'a [u16],
+    live: &'a [u32],
     /// Where block `b`'s are in `live`: `live_start[b]..live_start[b + 1]`.
     live_start: &'a [usize],
 }
 
 impl Tile<'_> {
     /// Block `block`'s live features: `0..dense`, then the listed ones.
-    fn live(&self, block: usize) -> (usize, &[u16]) {
+    fn live(&self, block: usize) -> (usize, &[u32]) {
         (self.dense[block] as usize, &self.live[self.live_start[block]..self.live_start[block + 1]])
     }
 }
@@ -189,13 +189,12 @@ struct Packed {
     values: Vec<f32>,
     norms: Vec<f32>,
     dense: Vec<u32>,
-    live: Vec<u16>,
+    live: Vec<u32>,
     live_start: Vec<usize>,
 }
 
 impl Packed {
     fn new(x: &[f32], norms: &[f32], d: usize, rows: &[usize], width: usize, repeat: bool) -> Packed {
-        assert!(d <= u16::MAX as usize + 1, "features are numbered in 16 bits");
         let blocks = rows.len().div_ceil(width);
         let mut p = Packed { values: vec![0f32; blocks * width * d], norms: vec![0f32; blocks * width], dense: Vec::new(), live: Vec::new(), live_start: vec![0] };
         let mut nonzero = vec![false; d];
@@ -218,7 +217,7 @@ impl Packed {
             if repeat {
                 let dense = nonzero.iter().take_while(|&&z| z).count();
                 p.dense.push(dense as u32);
-                p.live.extend((dense..d).filter(|&k| nonzero[k]).map(|k| k as u16));
+                p.live.extend((dense..d).filter(|&k| nonzero[k]).map(|k| k as u32));
                 p.live_start.push(p.live.len());
             }
         }
@@ -742,7 +741,7 @@ mod tests {
         let (dense, sparse) = tile.live(0);
         // Three of each group's four columns are live in the rows; the zero column never.
         assert_eq!((dense, sparse), (29, &[31, 32, 33, 34, 36, 37][..]));
-        let every: Vec<u16> = (dense as u16..d as u16).collect();
+        let every: Vec<u32> = (dense as u32..d as u32).collect();
         let whole = tile_dots_portable(&cols.values, &rows.values, dense, &every);
         let skipped = tile_dots_portable(&cols.values, &rows.values, dense, sparse);
         assert_eq!(tile_dots(&cols.values, &rows.values, dense, sparse), skipped);
