@@ -180,15 +180,21 @@ pub(super) fn read_labels_line_by_line(path: &Path, opts: &FirstPass, chunk_rows
 /// Counts number and text cells per column.
 fn survey(records: &[csv::ByteRecord], out: &mut [(u64, u64)]) {
     for rec in records {
-        for (cell, o) in rec.iter().zip(out.iter_mut()) {
-            if cell.trim_ascii().is_empty() {
-                continue;
-            }
-            if is_number(cell) {
-                o.0 += 1;
-            } else {
-                o.1 += 1;
-            }
+        survey_cells(rec.iter(), out);
+    }
+}
+
+/// Counts one record's cells (in column order) as numbers or text, per
+/// column; empty cells are neither.
+pub(super) fn survey_cells<'c>(cells: impl Iterator<Item = &'c [u8]>, out: &mut [(u64, u64)]) {
+    for (cell, o) in cells.zip(out.iter_mut()) {
+        if cell.trim_ascii().is_empty() {
+            continue;
+        }
+        if is_number(cell) {
+            o.0 += 1;
+        } else {
+            o.1 += 1;
         }
     }
 }

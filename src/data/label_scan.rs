@@ -19,8 +19,8 @@ use std::path::Path;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::data::ingest::{FirstPass, Labels};
-use crate::data::reader::{is_number, FlowReader};
+use crate::data::ingest::{survey_cells, FirstPass, Labels};
+use crate::data::reader::{hex_digest, FlowReader};
 
 /// Bytes read at a time: memory stays bounded on the 1.7 GB file.
 const BLOCK_BYTES: usize = 16 << 20;
@@ -79,8 +79,7 @@ fn scan_in_blocks(path: &Path, opts: &FirstPass, chunk_rows: usize, block_bytes:
             break;
         }
     }
-    let digest = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Some((scan.finish(header, at), digest))
+    Some((scan.finish(header, at), hex_digest(sha)))
 }
 
 /// The columns pass 1 reads.
@@ -166,16 +165,7 @@ impl Scan {
         let count = self.columns.count;
         let add = |(mut acc, mut cells): (Vec<(u64, u64)>, Vec<&'a [u8]>), &s: &u64| {
             split_fields(content(&lines[(s - at) as usize..]), &mut cells);
-            for (cell, o) in cells.iter().zip(acc.iter_mut()) {
-                if cell.trim_ascii().is_empty() {
-                    continue;
-                }
-                if is_number(cell) {
-                    o.0 += 1;
-                } else {
-                    o.1 += 1;
-                }
-            }
+            survey_cells(cells.iter().copied(), &mut acc);
             (acc, cells)
         };
         let sum = |mut a: Vec<(u64, u64)>, b: Vec<(u64, u64)>| {

@@ -601,9 +601,13 @@ pub struct HashHandle(Arc<Mutex<Sha256>>);
 impl HashHandle {
     /// Hex digest of everything read so far.
     pub fn finish(&self) -> String {
-        let h = self.0.lock().unwrap().clone().finalize();
-        h.iter().map(|b| format!("{b:02x}")).collect()
+        hex_digest(self.0.lock().unwrap().clone())
     }
+}
+
+/// A SHA-256 as lowercase hex, as model files record it.
+pub fn hex_digest(h: Sha256) -> String {
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct HashingReader<R> {
