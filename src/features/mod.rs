@@ -176,8 +176,7 @@ impl Preprocessor {
             .iter()
             .map(|f| cols.numeric_names.iter().position(|c| c == f).ok_or_else(|| Error::input(format!("no numeric column '{f}'"))))
             .collect::<Result<_>>()?;
-        let x = cols.numeric.select(Axis(1), &idx);
-        let (numeric, xn, mut summary) = NumericFeatures::fit(x.view(), &plan.numeric, transform)?;
+        let (numeric, xn, mut summary) = NumericFeatures::fit_columns(cols.numeric.view(), &idx, &plan.numeric, transform)?;
         let weight = category_weight(numeric.n_features());
         let mut categorical = Vec::new();
         let mut slots: Vec<Vec<u32>> = Vec::new();

@@ -7,6 +7,7 @@
 use linfa::prelude::*;
 use linfa_preprocessing::linear_scaling::LinearScaler;
 use ndarray::{Array2, ArrayView2, Axis};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::FitSummary;
@@ -87,65 +88,56 @@ impl NumericFeatures {
     /// Learns the transform from training rows (`x` has one column per
     /// candidate name) and returns it with the transformed matrix.
     pub fn fit(x: ArrayView2<f64>, names: &[String], transform: Transform) -> Result<(Self, Array2<f64>, FitSummary)> {
-        assert_eq!(x.ncols(), names.len());
+        Self::fit_columns(x, &(0..x.ncols()).collect::<Vec<_>>(), names, transform)
+    }
+
+    /// [`Self::fit`] on columns `which` of `x` (one name each).
+    pub fn fit_columns(x: ArrayView2<f64>, which: &[usize], names: &[String], transform: Transform) -> Result<(Self, Array2<f64>, FitSummary)> {
+        assert_eq!(which.len(), names.len());
         if x.nrows() == 0 {
             return Err(Error::input("no training rows"));
         }
+        // Each column on its own, contiguous, on every core: its finite values'
+        // order statistics, then its imputed and transformed values.
+        let fitted: Vec<Option<(Imputation, Vec<f64>, u64)>> =
+            columns_of(x, which).into_par_iter().map(|c| fit_column(c, transform)).collect();
         let mut keep = Vec::new();
         let mut constant = Vec::new();
         let mut imputation = Vec::new();
-        for (j, col) in x.axis_iter(Axis(1)).enumerate() {
-            let mut finite: Vec<f64> = col.iter().copied().filter(|v| v.is_finite()).collect();
-            finite.sort_by(|a, b| a.total_cmp(b));
-            // One distinct finite value makes the column constant after
-            // imputation too (median, min and max are that value), whatever
-            // its missing or infinite cells. Found by the property tests: kept,
-            // it was scaled by 1/(rounding error).
-            let is_constant = match (finite.first(), finite.last()) {
-                (Some(lo), Some(hi)) => lo == hi,
-                _ => true, // no finite value at all: nothing to learn from
-            };
-            if is_constant {
-                constant.push(names[j].clone());
-                continue;
+        let mut columns = Vec::new();
+        let mut imputed_cells = 0u64;
+        for (j, f) in fitted.into_iter().enumerate() {
+            match f {
+                Some((imp, values, imputed)) => {
+                    keep.push(j);
+                    imputation.push(imp);
+                    columns.push(values);
+                    imputed_cells += imputed;
+                }
+                None => constant.push(names[j].clone()),
             }
-            keep.push(j);
-            imputation.push(Imputation {
-                median: median_sorted(&finite),
-                min: finite[0],
-                max: finite[finite.len() - 1],
-            });
         }
         if keep.is_empty() {
             // Categorical features may still be there; the caller decides.
             let none = NumericFeatures { features: vec![], imputation: vec![], transform, mean: vec![], scale: vec![] };
             return Ok((none, Array2::zeros((x.nrows(), 0)), FitSummary { constant, imputed_cells: 0 }));
         }
-        let mut imputed_cells = 0u64;
-        let mut m = Array2::<f64>::zeros((x.nrows(), keep.len()));
-        for (k, &j) in keep.iter().enumerate() {
-            let imp = &imputation[k];
-            for (dst, &v) in m.column_mut(k).iter_mut().zip(x.column(j)) {
-                if !v.is_finite() {
-                    imputed_cells += 1;
-                }
-                *dst = transform.apply(imp.apply(v));
-            }
-        }
         // A column of values near f64::MAX (1e308) would overflow the sums of
         // its mean and variance: it is fitted divided by its largest magnitude.
-        let units: Vec<f64> = m
-            .axis_iter(Axis(1))
+        let units: Vec<f64> = columns
+            .par_iter_mut()
             .map(|col| {
                 let largest = col.iter().fold(0.0f64, |a, v| a.max(v.abs()));
-                if largest > HUGE { largest } else { 1.0 }
+                if largest > HUGE {
+                    col.iter_mut().for_each(|v| *v /= largest);
+                    largest
+                } else {
+                    1.0
+                }
             })
             .collect();
-        for (mut col, &u) in m.axis_iter_mut(Axis(1)).zip(&units) {
-            if u != 1.0 {
-                col.mapv_inplace(|v| v / u);
-            }
-        }
+        let mut m = rows_of(&columns);
+        drop(columns);
         let scaler = LinearScaler::standard()
             .fit(&DatasetBase::from(m.view()))
             .map_err(|e| anyhow::anyhow!("scaler: {e}"))?;
@@ -209,6 +201,75 @@ impl NumericFeatures {
     }
 }
 
+/// One column's imputation (from its finite values), its imputed and
+/// transformed values, and how many were imputed; None when the column is
+/// constant. One distinct finite value makes the column constant after
+/// imputation too (median, min and max are that value), whatever its missing
+/// or infinite cells. Found by the property tests: kept, it was scaled by
+/// 1/(rounding error).
+fn fit_column(mut values: Vec<f64>, transform: Transform) -> Option<(Imputation, Vec<f64>, u64)> {
+    let mut finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    // In total order, as a sort would find them (-0 before 0).
+    let min = finite.iter().copied().min_by(f64::total_cmp)?;
+    let max = finite.iter().copied().max_by(f64::total_cmp)?;
+    if min == max {
+        return None;
+    }
+    let imp = Imputation { median: median_of(&mut finite), min, max };
+    let mut imputed = 0;
+    for v in &mut values {
+        imputed += u64::from(!v.is_finite());
+        *v = transform.apply(imp.apply(*v));
+    }
+    Some((imp, values, imputed))
+}
+
+/// [`median_sorted`] of `v` in any order (reordered in place): the same
+/// order statistics, found without sorting.
+pub fn median_of(v: &mut [f64]) -> f64 {
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let (below, &mut upper, _) = v.select_nth_unstable_by(n / 2, |a, b| a.total_cmp(b));
+    if n % 2 == 1 {
+        upper
+    } else {
+        let lower = below.iter().copied().max_by(f64::total_cmp).expect("n >= 2");
+        // Halved first, as median_sorted.
+        lower / 2.0 + upper / 2.0
+    }
+}
+
+/// Columns `which` of `x`, each contiguous.
+fn columns_of(x: ArrayView2<f64>, which: &[usize]) -> Vec<Vec<f64>> {
+    // Rows in blocks: a column at a time would read every cache line of `x` once per column.
+    const BLOCK: usize = 256;
+    let n = x.nrows();
+    let mut out: Vec<Vec<f64>> = which.iter().map(|_| Vec::with_capacity(n)).collect();
+    for start in (0..n).step_by(BLOCK) {
+        let block = x.slice(ndarray::s![start..(start + BLOCK).min(n), ..]);
+        for (col, &j) in out.iter_mut().zip(which) {
+            col.extend(block.column(j).iter().copied());
+        }
+    }
+    out
+}
+
+/// Row-major rows of equally long columns.
+fn rows_of(columns: &[Vec<f64>]) -> Array2<f64> {
+    // Rows in blocks, so that each column is read a run at a time and each row written whole.
+    const BLOCK: usize = 256;
+    let (d, n) = (columns.len(), columns.first().map_or(0, Vec::len));
+    let mut out = Vec::with_capacity(n * d);
+    for start in (0..n).step_by(BLOCK) {
+        for i in start..(start + BLOCK).min(n) {
+            out.extend(columns.iter().map(|c| c[i]));
+        }
+    }
+    Array2::from_shape_vec((n, d), out).expect("n x d values")
+}
+
 /// Median of an ascending slice (mean of the middle two for even lengths).
 pub fn median_sorted(v: &[f64]) -> f64 {
     let n = v.len();
@@ -227,6 +288,33 @@ pub fn median_sorted(v: &[f64]) -> f64 {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn median_without_sorting_is_the_sorted_median() {
+        // Odd and even lengths, ties, signed zeros and huge values, in scrambled orders.
+        let pool = [3.5, -0.0, 0.0, 1e308, -1e308, 2.0, 2.0, -7.25, 1e-300, 42.0, 0.0, -0.0];
+        for n in 1..=pool.len() {
+            for shift in 0..n {
+                let mut v: Vec<f64> = (0..n).map(|i| pool[(i * 5 + shift) % pool.len()]).collect();
+                let mut sorted = v.clone();
+                sorted.sort_by(f64::total_cmp);
+                assert_eq!(median_of(&mut v).to_bits(), median_sorted(&sorted).to_bits(), "n {n} shift {shift}");
+            }
+        }
+        assert!(median_of(&mut []).is_nan());
+    }
+
+    #[test]
+    fn columns_out_and_rows_back_in_blocks() {
+        // 600 rows: more than two blocks of 256, the last one short.
+        let x = Array2::from_shape_fn((600, 5), |(i, j)| (i * 10 + j) as f64);
+        let cols = columns_of(x.view(), &[4, 1, 2]);
+        assert_eq!(cols.len(), 3);
+        assert!(cols[0].iter().enumerate().all(|(i, &v)| v == (i * 10 + 4) as f64));
+        assert!(cols[1].iter().enumerate().all(|(i, &v)| v == (i * 10 + 1) as f64));
+        let back = rows_of(&cols);
+        assert_eq!(back, x.select(Axis(1), &[4, 1, 2]));
+    }
 
     #[test]
     fn constant_columns_are_dropped_and_bad_values_imputed() {
