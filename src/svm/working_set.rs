@@ -356,105 +356,164 @@ const LANES: usize = 4;
 /// that finding where the maximum is scans one block, not every row.
 const BLOCK: usize = 64;
 
-super::kernel::with_avx2! {
-    /// After an SMO step: `G_t += y_t (K_ti dA_i + K_tj dA_j)`; `scores`
-    /// gets `-y G` masked to I_up (`up` and `low` are the masking penalties)
-    /// and `block_max` each block's largest score; returns
-    /// `(max_{I_up} -y G, max_{I_low} y G)` of the new gradient. Short
-    /// zipped loops over four lanes, the form that vectorises.
-    #[allow(clippy::too_many_arguments)]
-    pub fn step_and_scores(
-        grad: &mut [f64],
-        y: &[f64],
-        ki: &[f32],
-        kj: &[f32],
-        di: f64,
-        dj: f64,
-        up: &[f64],
-        low: &[f64],
-        scores: &mut [f64],
-        block_max: &mut [f64]
-    ) -> (f64, f64) {
-        for (((g, &yt), &a), &b) in grad.iter_mut().zip(y).zip(ki).zip(kj) {
-            *g += yt * (a as f64 * di + b as f64 * dj);
-        }
-        let n = grad.len();
-        for ((((s, g), y), u), bm) in scores[..n]
-            .chunks_mut(BLOCK)
-            .zip(grad.chunks(BLOCK))
-            .zip(y.chunks(BLOCK))
-            .zip(up.chunks(BLOCK))
-            .zip(block_max.iter_mut())
-        {
-            *bm = masked_scores(s, g, y, u, -1.0);
-        }
-        let mut high = [f64::NEG_INFINITY; LANES];
-        let whole = n - n % LANES;
-        for ((g, y), w) in grad[..whole].chunks_exact(LANES).zip(y.chunks_exact(LANES)).zip(low.chunks_exact(LANES)) {
-            for l in 0..LANES {
-                let v = w[l] + y[l] * g[l];
-                high[l] = if v > high[l] { v } else { high[l] };
-            }
-        }
-        for t in whole..n {
+/// After an SMO step: `G_t += y_t (K_ti dA_i + K_tj dA_j)`; `scores` gets
+/// `-y G` masked to I_up (`up` and `low` are the masking penalties) and
+/// `block_max` each block's largest score; returns `(max_{I_up} -y G,
+/// max_{I_low} y G)` of the new gradient. One pass over each block of
+/// [`BLOCK`] rows; row `t` is in lane `t % 4` of the maxima, a short last
+/// group in lane 0, so that every path finds the same maxima.
+#[allow(clippy::too_many_arguments)]
+pub fn step_and_scores(
+    grad: &mut [f64],
+    y: &[f64],
+    ki: &[f32],
+    kj: &[f32],
+    di: f64,
+    dj: f64,
+    up: &[f64],
+    low: &[f64],
+    scores: &mut [f64],
+    block_max: &mut [f64],
+) -> (f64, f64) {
+    let n = grad.len();
+    assert!(
+        y.len() >= n && ki.len() >= n && kj.len() >= n && up.len() >= n && low.len() >= n && scores.len() >= n && block_max.len() >= n.div_ceil(BLOCK),
+        "one value per row"
+    );
+    let mut high = [f64::NEG_INFINITY; LANES];
+    for b in 0..n.div_ceil(BLOCK) {
+        let (from, to) = (b * BLOCK, ((b + 1) * BLOCK).min(n));
+        let whole = from + (to - from) / LANES * LANES;
+        let mut best = [f64::NEG_INFINITY; LANES];
+        #[cfg(target_arch = "x86_64")]
+        let done = if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is there (checked just above); rows from..whole are in every slice (asserted above).
+            unsafe { step_lanes_avx2(grad, y, ki, kj, di, dj, up, low, scores, from, whole, &mut best, &mut high) };
+            whole
+        } else {
+            from
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = from;
+        for t in done..to {
+            let l = if t < whole { t % LANES } else { 0 };
+            grad[t] += y[t] * (ki[t] as f64 * di + kj[t] as f64 * dj);
+            let score = up[t] + -1.0 * y[t] * grad[t];
+            scores[t] = score;
+            best[l] = if score > best[l] { score } else { best[l] };
             let v = low[t] + y[t] * grad[t];
-            high[0] = if v > high[0] { v } else { high[0] };
+            high[l] = if v > high[l] { v } else { high[l] };
         }
-        (fold_max(block_max), fold_max(&high))
+        block_max[b] = fold_max(&best);
     }
+    (fold_max(&block_max[..n.div_ceil(BLOCK)]), fold_max(&high))
 }
 
-/// `s_t = mask_t + sign * y_t G_t`, and the largest (four lanes, so that it vectorises).
-#[inline(always)]
-fn masked_scores(s: &mut [f64], g: &[f64], y: &[f64], mask: &[f64], sign: f64) -> f64 {
-    let mut best = [f64::NEG_INFINITY; LANES];
-    let whole = s.len() - s.len() % LANES;
-    let (s0, s1) = s.split_at_mut(whole);
-    for (((sc, gc), yc), mc) in s0.chunks_exact_mut(LANES).zip(g.chunks_exact(LANES)).zip(y.chunks_exact(LANES)).zip(mask.chunks_exact(LANES)) {
-        for l in 0..LANES {
-            let v = mc[l] + sign * yc[l] * gc[l];
-            sc[l] = v;
+/// [`step_and_scores`] on rows `from..to` (whole groups of four) in AVX2
+/// registers: the same operations in the same order, four rows at a time
+/// (no fused multiply-adds: the portable path has none).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn step_lanes_avx2(
+    grad: &mut [f64],
+    y: &[f64],
+    ki: &[f32],
+    kj: &[f32],
+    di: f64,
+    dj: f64,
+    up: &[f64],
+    low: &[f64],
+    scores: &mut [f64],
+    from: usize,
+    to: usize,
+    best: &mut [f64; LANES],
+    high: &mut [f64; LANES],
+) {
+    use std::arch::x86_64::*;
+    let (vdi, vdj, minus) = (_mm256_set1_pd(di), _mm256_set1_pd(dj), _mm256_set1_pd(-1.0));
+    let (mut vbest, mut vhigh) = (_mm256_loadu_pd(best.as_ptr()), _mm256_loadu_pd(high.as_ptr()));
+    let mut t = from;
+    while t < to {
+        // SAFETY (caller): t + 4 <= to <= every slice's length.
+        let yv = _mm256_loadu_pd(y.as_ptr().add(t));
+        let a = _mm256_cvtps_pd(_mm_loadu_ps(ki.as_ptr().add(t)));
+        let c = _mm256_cvtps_pd(_mm_loadu_ps(kj.as_ptr().add(t)));
+        let step = _mm256_mul_pd(yv, _mm256_add_pd(_mm256_mul_pd(a, vdi), _mm256_mul_pd(c, vdj)));
+        let g = _mm256_add_pd(_mm256_loadu_pd(grad.as_ptr().add(t)), step);
+        _mm256_storeu_pd(grad.as_mut_ptr().add(t), g);
+        let score = _mm256_add_pd(_mm256_loadu_pd(up.as_ptr().add(t)), _mm256_mul_pd(_mm256_mul_pd(minus, yv), g));
+        _mm256_storeu_pd(scores.as_mut_ptr().add(t), score);
+        // max_pd(a, b) is `a > b ? a : b`, as the portable comparison.
+        vbest = _mm256_max_pd(score, vbest);
+        let v = _mm256_add_pd(_mm256_loadu_pd(low.as_ptr().add(t)), _mm256_mul_pd(yv, g));
+        vhigh = _mm256_max_pd(v, vhigh);
+        t += LANES;
+    }
+    _mm256_storeu_pd(best.as_mut_ptr(), vbest);
+    _mm256_storeu_pd(high.as_mut_ptr(), vhigh);
+}
+
+/// libsvm's second-order gains of pairing `i` (kernel row `ki`, `gmax`) with
+/// each row: `(gmax + y_t G_t)^2 / (2 - 2 K_it)` over I_low where the base is
+/// positive, -inf elsewhere, into `gains`, and each block's largest into
+/// `block_max`; returns the largest. One pass per block, lanes as in
+/// [`step_and_scores`].
+pub fn second_order_gains(y: &[f64], grad: &[f64], low: &[f64], ki: &[f32], gmax: f64, gains: &mut [f64], block_max: &mut [f64]) -> f64 {
+    let n = grad.len();
+    assert!(y.len() >= n && low.len() >= n && ki.len() >= n && gains.len() >= n && block_max.len() >= n.div_ceil(BLOCK), "one value per row");
+    for b in 0..n.div_ceil(BLOCK) {
+        let (from, to) = (b * BLOCK, ((b + 1) * BLOCK).min(n));
+        let whole = from + (to - from) / LANES * LANES;
+        let mut best = [f64::NEG_INFINITY; LANES];
+        #[cfg(target_arch = "x86_64")]
+        let done = if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is there (checked just above); rows from..whole are in every slice (asserted above).
+            unsafe { gain_lanes_avx2(y, grad, low, ki, gmax, gains, from, whole, &mut best) };
+            whole
+        } else {
+            from
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = from;
+        for t in done..to {
+            let l = if t < whole { t % LANES } else { 0 };
+            let base = gmax + y[t] * grad[t] + low[t];
+            let quad = (2.0 - 2.0 * ki[t] as f64).max(1e-12);
+            let v = if base > 0.0 { base * base / quad } else { f64::NEG_INFINITY };
+            gains[t] = v;
             best[l] = if v > best[l] { v } else { best[l] };
         }
+        block_max[b] = fold_max(&best);
     }
-    for (p, sv) in s1.iter_mut().enumerate() {
-        let t = whole + p;
-        let v = mask[t] + sign * y[t] * g[t];
-        *sv = v;
-        best[0] = if v > best[0] { v } else { best[0] };
-    }
-    fold_max(&best)
+    fold_max(&block_max[..n.div_ceil(BLOCK)])
 }
 
-super::kernel::with_avx2! {
-    /// libsvm's second-order gains of pairing `i` (kernel row `ki`, `gmax`)
-    /// with each row: `(gmax + y_t G_t)^2 / (2 - 2 K_it)` over I_low where
-    /// the base is positive, -inf elsewhere, into `gains`, and each block's
-    /// largest into `block_max`; returns the largest.
-    pub fn second_order_gains(y: &[f64], grad: &[f64], low: &[f64], ki: &[f32], gmax: f64, gains: &mut [f64], block_max: &mut [f64]) -> f64 {
-        let n = grad.len();
-        for ((((out, y), g), w), k) in gains[..n].iter_mut().zip(y).zip(grad).zip(low).zip(ki) {
-            let b = gmax + y * g + w;
-            let quad = (2.0 - 2.0 * *k as f64).max(1e-12);
-            // Divided whatever the sign, then selected: a branch here keeps it from vectorising.
-            let gain = b * b / quad;
-            *out = if b > 0.0 { gain } else { f64::NEG_INFINITY };
-        }
-        for (chunk, bm) in gains[..n].chunks(BLOCK).zip(block_max.iter_mut()) {
-            let mut best = [f64::NEG_INFINITY; LANES];
-            let whole = chunk.len() - chunk.len() % LANES;
-            for c in chunk[..whole].chunks_exact(LANES) {
-                for l in 0..LANES {
-                    best[l] = if c[l] > best[l] { c[l] } else { best[l] };
-                }
-            }
-            for &v in &chunk[whole..] {
-                best[0] = if v > best[0] { v } else { best[0] };
-            }
-            *bm = fold_max(&best);
-        }
-        fold_max(block_max)
+/// [`second_order_gains`] on rows `from..to` (whole groups of four) in AVX2
+/// registers, the same operations in the same order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gain_lanes_avx2(y: &[f64], grad: &[f64], low: &[f64], ki: &[f32], gmax: f64, gains: &mut [f64], from: usize, to: usize, best: &mut [f64; LANES]) {
+    use std::arch::x86_64::*;
+    let (vg, two, tiny, zero, none) =
+        (_mm256_set1_pd(gmax), _mm256_set1_pd(2.0), _mm256_set1_pd(1e-12), _mm256_setzero_pd(), _mm256_set1_pd(f64::NEG_INFINITY));
+    let mut vbest = _mm256_loadu_pd(best.as_ptr());
+    let mut t = from;
+    while t < to {
+        // SAFETY (caller): t + 4 <= to <= every slice's length.
+        let yg = _mm256_mul_pd(_mm256_loadu_pd(y.as_ptr().add(t)), _mm256_loadu_pd(grad.as_ptr().add(t)));
+        let base = _mm256_add_pd(_mm256_add_pd(vg, yg), _mm256_loadu_pd(low.as_ptr().add(t)));
+        let k = _mm256_cvtps_pd(_mm_loadu_ps(ki.as_ptr().add(t)));
+        // max_pd(a, b) is `a > b ? a : b`: as `.max(1e-12)` for every quad that is not NaN.
+        let quad = _mm256_max_pd(_mm256_sub_pd(two, _mm256_mul_pd(two, k)), tiny);
+        let gain = _mm256_div_pd(_mm256_mul_pd(base, base), quad);
+        let v = _mm256_blendv_pd(none, gain, _mm256_cmp_pd::<_CMP_GT_OQ>(base, zero));
+        _mm256_storeu_pd(gains.as_mut_ptr().add(t), v);
+        vbest = _mm256_max_pd(v, vbest);
+        t += LANES;
     }
+    _mm256_storeu_pd(best.as_mut_ptr(), vbest);
 }
 
 fn fold_max(v: &[f64]) -> f64 {
@@ -566,6 +625,53 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The inner solver's passes against their plain definitions, to the bit:
+    /// the vector path on this CPU (AVX2 here) must find the same gradients,
+    /// scores, gains and maxima, with rows past the last group of four and
+    /// past the last block.
+    #[test]
+    fn inner_passes_match_their_definitions() {
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        };
+        for n in [1, 3, 4, 63, 64, 65, 130, 1027] {
+            let y: Vec<f64> = (0..n).map(|_| if next() > 0.0 { 1.0 } else { -1.0 }).collect();
+            let grad0: Vec<f64> = (0..n).map(|_| next() * 3.0).collect();
+            let ki: Vec<f32> = (0..n).map(|_| next().abs() as f32).collect();
+            let kj: Vec<f32> = (0..n).map(|_| next().abs() as f32).collect();
+            let mask = |v: f64| if v > 0.2 { 0.0 } else { f64::NEG_INFINITY };
+            let up: Vec<f64> = (0..n).map(|_| mask(next())).collect();
+            let low: Vec<f64> = (0..n).map(|_| mask(next())).collect();
+            let (di, dj) = (next(), next());
+            let mut grad = grad0.clone();
+            let mut scores = vec![0.0; n];
+            let mut block_max = vec![0.0; n.div_ceil(BLOCK)];
+            let (up_max, low_max) = step_and_scores(&mut grad, &y, &ki, &kj, di, dj, &up, &low, &mut scores, &mut block_max);
+            let plain_grad: Vec<f64> = (0..n).map(|t| grad0[t] + y[t] * (ki[t] as f64 * di + kj[t] as f64 * dj)).collect();
+            let plain_scores: Vec<f64> = (0..n).map(|t| up[t] + -1.0 * y[t] * plain_grad[t]).collect();
+            assert!(grad.iter().zip(&plain_grad).all(|(a, b)| a.to_bits() == b.to_bits()), "gradients, n {n}");
+            assert!(scores.iter().zip(&plain_scores).all(|(a, b)| a.to_bits() == b.to_bits()), "scores, n {n}");
+            for (b, &m) in block_max.iter().enumerate() {
+                assert_eq!(m, fold_max(&plain_scores[b * BLOCK..((b + 1) * BLOCK).min(n)]), "block {b}, n {n}");
+            }
+            assert_eq!(up_max, fold_max(&plain_scores), "n {n}");
+            assert_eq!(low_max, fold_max(&(0..n).map(|t| low[t] + y[t] * plain_grad[t]).collect::<Vec<_>>()), "n {n}");
+            let gmax = next().abs();
+            let mut gains = vec![0.0; n];
+            let best = second_order_gains(&y, &grad, &low, &ki, gmax, &mut gains, &mut block_max);
+            let plain_gains: Vec<f64> = (0..n)
+                .map(|t| {
+                    let base = gmax + y[t] * grad[t] + low[t];
+                    if base > 0.0 { base * base / (2.0 - 2.0 * ki[t] as f64).max(1e-12) } else { f64::NEG_INFINITY }
+                })
+                .collect();
+            assert!(gains.iter().zip(&plain_gains).all(|(a, b)| a.to_bits() == b.to_bits()), "gains, n {n}");
+            assert_eq!(best, fold_max(&plain_gains), "n {n}");
+        }
+    }
 
     fn problem(n: usize, d: usize, seed: u64) -> (Vec<f64>, Vec<i8>) {
         let mut s = seed;
