@@ -421,6 +421,42 @@ fn advise_huge_pages(data: &[f32]) {
 #[cfg(not(target_os = "linux"))]
 fn advise_huge_pages(_: &[f32]) {}
 
+/// Moves the kept values of `row[..len]` down in place: `row[p] =
+/// row[pos[p]]`, `pos` ascending; `bits` marks the same positions, 16 to a
+/// word. With AVX-512, sixteen values are compressed in a register at a time.
+fn keep_columns(row: &mut [f32], len: usize, pos: &[u32], bits: &[u16]) {
+    assert!(len <= row.len() && bits.len() == len.div_ceil(16) && pos.iter().all(|&q| (q as usize) < len), "a row and its kept columns");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F is there (checked just above); reads stay below
+        // `len` and writes below what was read (asserted above).
+        unsafe { keep_columns_avx512(row, len, bits) };
+        return;
+    }
+    for (p, &q) in pos.iter().enumerate() {
+        row[p] = row[q as usize];
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn keep_columns_avx512(row: &mut [f32], len: usize, bits: &[u16]) {
+    use std::arch::x86_64::*;
+    let p = row.as_mut_ptr();
+    let mut written = 0usize;
+    for (c, &keep) in bits.iter().enumerate() {
+        let from = c * 16;
+        // The last word reads only up to `len`.
+        let valid: __mmask16 = if from + 16 <= len { 0xffff } else { (1u16 << (len - from)) - 1 };
+        let v = _mm512_maskz_loadu_ps(valid, p.add(from));
+        let n = (keep & valid).count_ones() as usize;
+        // Compressed in a register, then a masked store: `written + n <= from + 16`,
+        // so it writes only over values already read.
+        _mm512_mask_storeu_ps(p.add(written), ((1u32 << n) - 1) as __mmask16, _mm512_maskz_compress_ps(keep & valid, v));
+        written += n;
+    }
+}
+
 /// The RBF kernel over the rows of one problem.
 pub struct KernelRows {
     l: usize,
@@ -596,14 +632,30 @@ impl KernelRows {
                 at[e] = Some(pos);
             }
         }
+        // The same as bits: which of each earlier epoch's columns are kept.
+        let kept: Vec<Option<Vec<u16>>> = at
+            .iter()
+            .zip(&self.earlier)
+            .map(|(pos, cols)| {
+                pos.as_ref().map(|pos| {
+                    let mut bits = vec![0u16; cols.len().div_ceil(16)];
+                    pos.iter().for_each(|&q| bits[q as usize / 16] |= 1 << (q % 16));
+                    bits
+                })
+            })
+            .collect();
         let epoch = self.epoch;
         let places: Vec<usize> = stale.iter().map(|&s| self.slots[s].place).collect();
-        let maps: Vec<&Vec<u32>> = stale.iter().map(|&s| at[self.slots[s].epoch as usize].as_ref().expect("map of the epoch")).collect();
+        let maps: Vec<(&Vec<u32>, &Vec<u16>, usize)> = stale
+            .iter()
+            .map(|&s| {
+                let e = self.slots[s].epoch as usize;
+                (at[e].as_ref().expect("map of the epoch"), kept[e].as_ref().expect("bits of the epoch"), self.slots[s].len)
+            })
+            .collect();
         // In place: each kept column moves down (positions only grow).
-        self.arena.places_mut(&places, self.l).into_par_iter().zip(maps.par_iter()).for_each(|(row, pos)| {
-            for (p, &q) in pos.iter().enumerate() {
-                row[p] = row[q as usize];
-            }
+        self.arena.places_mut(&places, self.l).into_par_iter().zip(maps.par_iter()).for_each(|(row, &(pos, bits, len))| {
+            keep_columns(row, len, pos, bits);
         });
         let len = self.cols.len();
         for &s in stale {
@@ -746,6 +798,33 @@ mod tests {
         let both = k.fetch(&[3, 40]);
         let (r3, r40) = (k.slot(both[0]).to_vec(), k.slot(both[1]).to_vec());
         assert_eq!(r3[40].to_bits(), r40[3].to_bits(), "K is symmetric to the bit");
+    }
+
+    #[test]
+    fn rows_cut_down_are_the_rows_computed_on_the_narrower_columns() {
+        // 203 columns: whole words of sixteen and a short last one; three
+        // narrowings in a row, so rows are cut from two epochs back too.
+        let (l, d, gamma) = (203, 5, 0.2);
+        let x = data(l, d);
+        let mut k = KernelRows::new(&x, d, gamma, RowArena::new(l * l * 4));
+        let all: Vec<usize> = (0..l).collect();
+        k.fetch(&all);
+        for (round, modulus) in [3usize, 7, 2].into_iter().enumerate() {
+            let keep: Vec<bool> = k.columns().iter().map(|&c| c % modulus != round % modulus && c != 200).collect();
+            k.narrow(&keep);
+            let cols = k.columns().to_vec();
+            // Some rows last cut this round, some two rounds ago, some never.
+            let want: Vec<usize> = cols.iter().copied().filter(|c| c % (round + 2) == 0).collect();
+            let slots = k.fetch(&want);
+            let mut fresh = KernelRows::new(&x, d, gamma, RowArena::new(l * l * 4));
+            fresh.set_columns(cols.clone());
+            let fresh_slots = fresh.fetch(&want);
+            for ((&i, &s), &f) in want.iter().zip(&slots).zip(&fresh_slots) {
+                let (cut, computed) = (k.slot(s), fresh.slot(f));
+                assert_eq!(cut.len(), cols.len());
+                assert!(cut.iter().zip(computed).all(|(a, b)| a.to_bits() == b.to_bits()), "round {round} row {i}");
+            }
+        }
     }
 
     #[test]

@@ -338,9 +338,14 @@ impl State {
         // h_p = sum_i delta_i K(i, active_p), in parallel over p, each summed in the same order.
         let mut h = vec![0f64; self.active.len()];
         h.par_chunks_mut(GRADIENT_CHUNK).enumerate().for_each(|(n, hc)| {
-            let from = n * GRADIENT_CHUNK;
-            for (&s, &dl) in rows.iter().zip(&delta) {
-                accumulate(hc, &kernel.slot(s)[from..from + hc.len()], dl);
+            let span = n * GRADIENT_CHUNK..n * GRADIENT_CHUNK + hc.len();
+            let (four, rest) = rows.split_at(rows.len() / 4 * 4);
+            for (s, dl) in four.chunks_exact(4).zip(delta.chunks_exact(4)) {
+                let k = [0, 1, 2, 3].map(|r| &kernel.slot(s[r])[span.clone()]);
+                accumulate_four(hc, k, [dl[0], dl[1], dl[2], dl[3]]);
+            }
+            for (&s, &dl) in rest.iter().zip(&delta[four.len()..]) {
+                accumulate(hc, &kernel.slot(s)[span.clone()], dl);
             }
         });
         for (&t, ht) in self.active.iter().zip(h) {
@@ -527,6 +532,21 @@ fn last_position(v: &[f64], block_max: &[f64], m: f64) -> usize {
     let from = b * BLOCK;
     let to = (from + BLOCK).min(v.len());
     from + v[from..to].iter().rposition(|&x| x == m).expect("the maximum is in its block")
+}
+
+super::kernel::with_avx2! {
+    /// [`accumulate`] of four rows in turn, each sum read and written once
+    /// for the four: the same additions in the same order.
+    pub fn accumulate_four(h: &mut [f64], k: [&[f32]; 4], d: [f64; 4]) {
+        for ((((a, &v0), &v1), &v2), &v3) in h.iter_mut().zip(k[0]).zip(k[1]).zip(k[2]).zip(k[3]) {
+            let mut s = *a;
+            s += d[0] * v0 as f64;
+            s += d[1] * v1 as f64;
+            s += d[2] * v2 as f64;
+            s += d[3] * v3 as f64;
+            *a = s;
+        }
+    }
 }
 
 super::kernel::with_avx2! {
