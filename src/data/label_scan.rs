@@ -13,7 +13,6 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher, Hash, Hasher};
-use std::io::Read;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -52,33 +51,37 @@ fn scan_in_blocks(path: &Path, opts: &FirstPass, chunk_rows: usize, block_bytes:
     let header = r.header_bytes();
     drop(r);
     let mut scan = Scan::new(columns, chunk_rows);
-    let mut file = File::open(path).ok()?;
+    let file = File::open(path).ok()?;
+    // Mapped: blocks are read where the page cache holds them, not copied
+    // into fresh memory first (see ingest::read_rows). A file that cannot be
+    // mapped goes to the line-by-line reader.
+    // SAFETY: the map is only read, and only while `file` is open.
+    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
     let mut sha = Sha256::new();
-    let mut buf: Vec<u8> = Vec::new();
-    let mut at = 0u64; // the file offset of buf[0]
+    let mut at = 0usize; // where the lines not yet read start
+    let mut hashed = 0usize; // where the bytes not yet hashed start
     let mut in_header = true;
     loop {
-        let kept = buf.len();
-        // Appended without zeroing the room first (read_to_end reads into spare capacity).
-        let n = (&mut file).take(block_bytes as u64).read_to_end(&mut buf).ok()?;
-        let eof = n < block_bytes;
-        let fresh = &buf[kept..];
+        let end = (hashed + block_bytes).min(map.len());
+        let eof = end == map.len();
+        let fresh = &map[hashed..end];
         // The new bytes are hashed while the lines are read.
         let (_, read) = rayon::join(
             || sha.update(fresh),
             || match memchr::memchr(b'"', fresh) {
                 Some(_) => None,
-                None => scan.lines_of(&buf, at, in_header, eof),
+                None => scan.lines_of(&map[at..end], at as u64, in_header, eof),
             },
         );
         let read = read?;
         in_header = false;
-        buf.drain(..read);
-        at += read as u64;
+        at += read;
+        hashed = end;
         if eof {
             break;
         }
     }
+    let at = at as u64;
     Some((scan.finish(header, at), hex_digest(sha)))
 }
 
