@@ -222,8 +222,23 @@ struct Packed {
 
 impl Packed {
     fn new(x: &[f32], norms: &[f32], d: usize, rows: &[usize], width: usize, repeat: bool) -> Packed {
+        Self::new_in(Packed::default(), x, norms, d, rows, width, repeat)
+    }
+
+    /// [`Self::new`] in `old`'s memory: repacking the columns after a
+    /// narrowing writes over memory already touched, not fresh pages.
+    fn new_in(old: Packed, x: &[f32], norms: &[f32], d: usize, rows: &[usize], width: usize, repeat: bool) -> Packed {
         let blocks = rows.len().div_ceil(width);
-        let mut p = Packed { values: vec![0f32; blocks * width * d], norms: vec![0f32; blocks * width], dense: Vec::new(), live: Vec::new(), live_start: vec![0] };
+        let Packed { mut values, norms: mut block_norms, mut dense, mut live, mut live_start } = old;
+        values.clear();
+        values.resize(blocks * width * d, 0.0);
+        block_norms.clear();
+        block_norms.resize(blocks * width, 0.0);
+        dense.clear();
+        live.clear();
+        live_start.clear();
+        live_start.push(0);
+        let mut p = Packed { values, norms: block_norms, dense, live, live_start };
         let mut nonzero = vec![false; d];
         for b in 0..blocks {
             nonzero.fill(false);
@@ -490,7 +505,17 @@ impl KernelRows {
     /// `arena` (room for at least two rows, at most every row, is made).
     pub fn new(x: &[f64], d: usize, gamma: f64, arena: RowArena) -> KernelRows {
         let l = if d == 0 { 0 } else { x.len() / d };
-        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        Self::of_rows(x, d, &(0..l).collect::<Vec<_>>(), gamma, arena)
+    }
+
+    /// [`Self::new`] over the rows `rows` of `x`, taken straight into the
+    /// kernel's own f32 copy (a pair's rows are not copied out first).
+    pub fn of_rows(x: &[f64], d: usize, rows: &[usize], gamma: f64, arena: RowArena) -> KernelRows {
+        let l = rows.len();
+        let mut x32: Vec<f32> = Vec::with_capacity(l * d);
+        for &i in rows {
+            x32.extend(x[i * d..(i + 1) * d].iter().map(|&v| v as f32));
+        }
         let norms = x32.chunks_exact(d.max(1)).map(squared_norm).collect();
         let mut k = KernelRows {
             l,
@@ -564,7 +589,8 @@ impl KernelRows {
     }
 
     fn load_columns(&mut self, cols: Vec<usize>) {
-        self.panels = pack_columns(&self.x, &self.norms, self.d, &cols);
+        let old = std::mem::take(&mut self.panels);
+        self.panels = Packed::new_in(old, &self.x, &self.norms, self.d, &cols, NR, false);
         self.cols = cols;
     }
 

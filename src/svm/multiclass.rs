@@ -115,9 +115,9 @@ impl SvmModel {
         let solved: Vec<((Vec<usize>, PairModel), (PairTime, PairSolution))> =
             on_pair_workers(&sizes, cache_bytes, |p, arena| {
                 let (a, b) = pair_list[p];
-                let PairProblem { idx, sub, ys, cs } = PairProblem::new(x, d, y, &by_class, &class_c, a, b);
+                let PairProblem { idx, ys, cs } = PairProblem::new(y, &by_class, &class_c, a, b);
                 let started = std::time::Instant::now();
-                let mut rows = KernelRows::new(&sub, d, gamma, std::mem::take(arena));
+                let mut rows = KernelRows::of_rows(x, d, &idx, gamma, std::mem::take(arena));
                 let sol = working_set::solve(&mut rows, &ys, &cs, &Options { eps: params.eps, ..Options::default() });
                 let solve_seconds = started.elapsed().as_secs_f64();
                 let started = std::time::Instant::now();
@@ -199,8 +199,8 @@ impl SvmModel {
         let done: Vec<((f64, f64), f64)> = on_pair_workers(&sizes, cache_bytes, |p, arena| {
             let (a, b) = pair_list[p];
             let started = std::time::Instant::now();
-            let pp = PairProblem::new(x, d, y, &by_class, class_c, a, b);
-            let mut rows = KernelRows::new(&pp.sub, d, gamma, std::mem::take(arena));
+            let pp = PairProblem::new(y, &by_class, class_c, a, b);
+            let mut rows = KernelRows::of_rows(x, d, &pp.idx, gamma, std::mem::take(arena));
             let ab = platt(&mut rows, &pp.ys, &pp.cs, &duals.0[p].coef, &duals.0[p].grad, params, p);
             *arena = rows.into_arena();
             (ab, started.elapsed().as_secs_f64())
@@ -331,21 +331,19 @@ fn on_pair_workers<T: Send>(sizes: &[usize], arena_bytes: usize, task: impl Fn(u
     results.into_iter().map(|r| r.into_inner().expect("pair result").expect("every pair ran")).collect()
 }
 
-/// The binary problem of classes `a` (+1) and `b` (-1): its rows (indices into `x`), their values, labels and C.
+/// The binary problem of classes `a` (+1) and `b` (-1): its rows (indices into `x`), labels and C.
 struct PairProblem {
     idx: Vec<usize>,
-    sub: Vec<f64>,
     ys: Vec<i8>,
     cs: Vec<f64>,
 }
 
 impl PairProblem {
-    fn new(x: &[f64], d: usize, y: &[usize], by_class: &[Vec<usize>], class_c: &[f64], a: usize, b: usize) -> PairProblem {
+    fn new(y: &[usize], by_class: &[Vec<usize>], class_c: &[f64], a: usize, b: usize) -> PairProblem {
         let idx: Vec<usize> = by_class[a].iter().chain(&by_class[b]).copied().collect();
-        let sub = gather(x, d, &idx);
         let ys: Vec<i8> = idx.iter().map(|&i| if y[i] == a { 1 } else { -1 }).collect();
         let cs: Vec<f64> = ys.iter().map(|&v| if v > 0 { class_c[a] } else { class_c[b] }).collect();
-        PairProblem { idx, sub, ys, cs }
+        PairProblem { idx, ys, cs }
     }
 }
 
@@ -417,14 +415,6 @@ fn cv_decisions(rows: &mut KernelRows, ys: &[i8], cs: &[f64], coef: &[f64], grad
         }
     }
     dec
-}
-
-fn gather(x: &[f64], d: usize, idx: &[usize]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(idx.len() * d);
-    for &i in idx {
-        out.extend_from_slice(&x[i * d..(i + 1) * d]);
-    }
-    out
 }
 
 /// Restores `y'alpha = 0` after some alphas were set to zero: the class that
