@@ -361,6 +361,23 @@ const LANES: usize = 4;
 /// that finding where the maximum is scans one block, not every row.
 const BLOCK: usize = 64;
 
+/// The blocks of `n` rows: `(block, from, whole, to)`, rows `from..whole`
+/// being whole groups of [`LANES`] and `whole..to` the short rest.
+fn blocks(n: usize) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+    (0..n.div_ceil(BLOCK)).map(move |b| {
+        let (from, to) = (b * BLOCK, ((b + 1) * BLOCK).min(n));
+        (b, from, from + (to - from) / LANES * LANES, to)
+    })
+}
+
+/// Whether the passes' AVX2 paths can run here: asked once per pass, not per block.
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// After an SMO step: `G_t += y_t (K_ti dA_i + K_tj dA_j)`; `scores` gets
 /// `-y G` masked to I_up (`up` and `low` are the masking penalties) and
 /// `block_max` each block's largest score; returns `(max_{I_up} -y G,
@@ -385,21 +402,19 @@ pub fn step_and_scores(
         y.len() >= n && ki.len() >= n && kj.len() >= n && up.len() >= n && low.len() >= n && scores.len() >= n && block_max.len() >= n.div_ceil(BLOCK),
         "one value per row"
     );
+    let avx2 = has_avx2();
     let mut high = [f64::NEG_INFINITY; LANES];
-    for b in 0..n.div_ceil(BLOCK) {
-        let (from, to) = (b * BLOCK, ((b + 1) * BLOCK).min(n));
-        let whole = from + (to - from) / LANES * LANES;
+    for (b, from, whole, to) in blocks(n) {
         let mut best = [f64::NEG_INFINITY; LANES];
-        #[cfg(target_arch = "x86_64")]
-        let done = if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is there (checked just above); rows from..whole are in every slice (asserted above).
-            unsafe { step_lanes_avx2(grad, y, ki, kj, di, dj, up, low, scores, from, whole, &mut best, &mut high) };
-            whole
-        } else {
-            from
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let done = from;
+        let mut done = from;
+        if avx2 {
+            // SAFETY: AVX2 is there (has_avx2); rows from..whole are in every slice (asserted above).
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                step_lanes_avx2(grad, y, ki, kj, di, dj, up, low, scores, from, whole, &mut best, &mut high)
+            };
+            done = whole;
+        }
         for t in done..to {
             let l = if t < whole { t % LANES } else { 0 };
             grad[t] += y[t] * (ki[t] as f64 * di + kj[t] as f64 * dj);
@@ -467,20 +482,18 @@ unsafe fn step_lanes_avx2(
 pub fn second_order_gains(y: &[f64], grad: &[f64], low: &[f64], ki: &[f32], gmax: f64, gains: &mut [f64], block_max: &mut [f64]) -> f64 {
     let n = grad.len();
     assert!(y.len() >= n && low.len() >= n && ki.len() >= n && gains.len() >= n && block_max.len() >= n.div_ceil(BLOCK), "one value per row");
-    for b in 0..n.div_ceil(BLOCK) {
-        let (from, to) = (b * BLOCK, ((b + 1) * BLOCK).min(n));
-        let whole = from + (to - from) / LANES * LANES;
+    let avx2 = has_avx2();
+    for (b, from, whole, to) in blocks(n) {
         let mut best = [f64::NEG_INFINITY; LANES];
-        #[cfg(target_arch = "x86_64")]
-        let done = if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is there (checked just above); rows from..whole are in every slice (asserted above).
-            unsafe { gain_lanes_avx2(y, grad, low, ki, gmax, gains, from, whole, &mut best) };
-            whole
-        } else {
-            from
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let done = from;
+        let mut done = from;
+        if avx2 {
+            // SAFETY: AVX2 is there (has_avx2); rows from..whole are in every slice (asserted above).
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                gain_lanes_avx2(y, grad, low, ki, gmax, gains, from, whole, &mut best)
+            };
+            done = whole;
+        }
         for t in done..to {
             let l = if t < whole { t % LANES } else { 0 };
             let base = gmax + y[t] * grad[t] + low[t];
