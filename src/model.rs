@@ -24,10 +24,12 @@ use crate::metrics::Metrics;
 use crate::svm::SvmModel;
 
 pub const MAGIC: &[u8; 8] = b"NTCMODEL";
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 /// The oldest format this version reads: 5 had numeric features only, which
 /// 6 reads as a preprocessor without categorical features; 7 added the
-/// final pass of `--tune` to the tuning table (6 reads as a table without one).
+/// final pass of `--tune` to the tuning table (6 reads as a table without
+/// one); 8 added the features the kernel ties (7 reads as none tied, the
+/// kernel it was trained with).
 pub const OLDEST_READABLE: u32 = 5;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
@@ -136,6 +138,7 @@ impl Model {
         if d == 0 || self.svm.support_vectors.len() % d != 0 {
             return Err("support vector matrix has the wrong size".into());
         }
+        self.svm.check_ties()?;
         let k = self.classes.len();
         if self.svm.n_classes != k || k == 0 || self.svm.pairs.len() != k * (k - 1) / 2 {
             return Err("class count differs between parts".into());

@@ -165,7 +165,7 @@ pub fn train(req: &TrainRequest) -> Result<Trained> {
     let pair_times = std::mem::take(&mut fitted.pair_times);
     let model = describe(req, labels, classes, &data.cols, &y, fitted, &choice, tuned.as_ref(), columns.dropped);
     phases.lap("model card (training profile for drift)");
-    note(!req.verbose || req.quiet, phases.to_text(&pair_times, &model.classes));
+    note(!req.verbose || req.quiet, phases.to_text(&pair_times, &model.classes, &model.svm.tied()));
     note(
         req.quiet,
         format!(
@@ -598,7 +598,7 @@ impl Phases {
 
     /// The steps, then each pair's solve and calibration times (pairs run in parallel: their
     /// times add up to more than the fit's wall time).
-    fn to_text(&self, pairs: &[PairTime], classes: &[String]) -> String {
+    fn to_text(&self, pairs: &[PairTime], classes: &[String], tied: &crate::svm::tied::TiedFeatures) -> String {
         let total: f64 = self.steps.iter().map(|s| s.1).sum();
         let mut out = String::from("where the time went (wall seconds):\n");
         for (name, secs) in &self.steps {
@@ -607,6 +607,12 @@ impl Phases {
         out.push_str(&format!("  {:<52} {total:>9.2} s\n", "total"));
         let solve: f64 = pairs.iter().map(|p| p.solve_seconds).sum();
         let calibration: f64 = pairs.iter().map(|p| p.calibration_seconds).sum();
+        out.push_str(&format!(
+            "  kernel: {} of {} features dotted ({} equal to another in every training row, dotted with it)\n",
+            tied.len(),
+            tied.d(),
+            tied.d() - tied.len()
+        ));
         out.push_str(&format!(
             "  pairs ({} on {} threads): solve {solve:.2} s, calibration {calibration:.2} s of their summed time\n",
             pairs.len(),
@@ -658,7 +664,7 @@ fn fit(
         // Tuning's final pass fitted these rows with these settings already.
         Some(tune::FinalFit { mut svm, mut pair_times, duals }) => {
             if choice.svc.probability {
-                for (t, s) in pair_times.iter_mut().zip(svm.calibrate(x_fit, d, y_fit, &choice.svc, &duals)) {
+                for (t, s) in pair_times.iter_mut().zip(svm.calibrate(x_fit, y_fit, &choice.svc, &duals)) {
                     t.calibration_seconds = s;
                 }
             }

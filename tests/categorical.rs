@@ -203,7 +203,7 @@ fn a_model_of_the_previous_format_loads_and_predicts_as_before() {
         .assert()
         .failure()
         .code(2)
-        .stderr(predicates::str::contains("model format version 4; this ntc").and(predicates::str::contains("reads versions 5 to 7: retrain")));
+        .stderr(predicates::str::contains("model format version 4; this ntc").and(predicates::str::contains("reads versions 5 to 8: retrain")));
 }
 
 /// Synthetic flows with a `capture` column: 40 captures of 25 rows.

@@ -66,7 +66,7 @@ impl Predictor {
     pub fn new(m: &SvmModel) -> Predictor {
         let d = m.n_features;
         let sv32: Vec<f32> = m.support_vectors.iter().map(|&v| v as f32).collect();
-        let sv = KernelColumns::new(&sv32, d, m.gamma as f32);
+        let sv = KernelColumns::new(&sv32, &m.tied(), m.gamma as f32);
         let range = |c: usize| (m.sv_class_start[c] as usize, m.sv_class_start[c + 1] as usize);
         let pairs: Vec<PairInfo> =
             m.pairs.iter().map(|p| PairInfo { a: p.a as usize, b: p.b as usize, rho: p.rho, platt: p.platt }).collect();

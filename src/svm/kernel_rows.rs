@@ -22,6 +22,8 @@
 
 use rayon::prelude::*;
 
+use super::tied::TiedFeatures;
+
 
 /// Rows of a register tile.
 const MR: usize = 6;
@@ -208,7 +210,8 @@ impl Tile<'_> {
 }
 
 /// Blocks of `width` rows of the row-major `x` (`d` features; `norms`
-/// theirs), each feature-major (`d x width`), with their norms. Groups of
+/// theirs), each feature-major (`d x width`), with their norms, each feature
+/// times its `scale` (none when empty). Groups of
 /// rows (`repeat`) have live features (see [`Tile`]) and a short last group
 /// repeats its last row; strips of columns have none and are padded with zeros.
 #[derive(Default)]
@@ -221,13 +224,14 @@ struct Packed {
 }
 
 impl Packed {
-    fn new(x: &[f32], norms: &[f32], d: usize, rows: &[usize], width: usize, repeat: bool) -> Packed {
-        Self::new_in(Packed::default(), x, norms, d, rows, width, repeat)
+    fn new(x: &[f32], norms: &[f32], d: usize, rows: &[usize], width: usize, repeat: bool, scale: &[f32]) -> Packed {
+        Self::new_in(Packed::default(), x, norms, d, rows, width, repeat, scale)
     }
 
     /// [`Self::new`] in `old`'s memory: repacking the columns after a
     /// narrowing writes over memory already touched, not fresh pages.
-    fn new_in(old: Packed, x: &[f32], norms: &[f32], d: usize, rows: &[usize], width: usize, repeat: bool) -> Packed {
+    #[allow(clippy::too_many_arguments)]
+    fn new_in(old: Packed, x: &[f32], norms: &[f32], d: usize, rows: &[usize], width: usize, repeat: bool, scale: &[f32]) -> Packed {
         let blocks = rows.len().div_ceil(width);
         let Packed { mut values, norms: mut block_norms, mut dense, mut live, mut live_start } = old;
         values.clear();
@@ -251,7 +255,9 @@ impl Packed {
                     (None, false) => continue,
                 };
                 p.norms[i] = norms[src];
-                for ((k, &v), nz) in x[src * d..(src + 1) * d].iter().enumerate().zip(nonzero.iter_mut()) {
+                let row = &x[src * d..(src + 1) * d];
+                for (k, (&v, nz)) in row.iter().zip(nonzero.iter_mut()).enumerate() {
+                    let v = if scale.is_empty() { v } else { v * scale[k] };
                     block[k * width + r] = v;
                     *nz |= v != 0.0;
                 }
@@ -286,13 +292,14 @@ impl Packed {
 /// strip feature-major (`d x NR`, contiguous), the last one padded with
 /// zeros: a tile reads its strip as one run of memory.
 fn pack_columns(x: &[f32], norms: &[f32], d: usize, cols: &[usize]) -> Packed {
-    Packed::new(x, norms, d, cols, NR, false)
+    Packed::new(x, norms, d, cols, NR, false, &[])
 }
 
-/// Rows of the row-major `x` in groups of [`MR`], each feature-major; a
-/// short last group repeats its last row (computed, never written).
-fn pack_rows(x: &[f32], norms: &[f32], d: usize, rows: &[usize]) -> Packed {
-    Packed::new(x, norms, d, rows, MR, true)
+/// Rows of the row-major `x` in groups of [`MR`], each feature-major, each
+/// feature times its `scale` (none when empty); a short last group repeats
+/// its last row (computed, never written).
+fn pack_rows(x: &[f32], norms: &[f32], d: usize, rows: &[usize], scale: &[f32]) -> Packed {
+    Packed::new(x, norms, d, rows, MR, true, scale)
 }
 
 /// `|v|^2` in f32, summed in order: training and prediction take the same
@@ -304,19 +311,22 @@ pub fn squared_norm(v: &[f32]) -> f32 {
 /// Fixed columns of kernel blocks: the support vectors of a model, packed
 /// once for [`KernelColumns::block`].
 pub struct KernelColumns {
-    d: usize,
+    tied: TiedFeatures,
     n: usize,
     gamma: f32,
     panels: Packed,
 }
 
 impl KernelColumns {
-    /// The rows of `x` (row-major, `d` features) as columns.
-    pub fn new(x: &[f32], d: usize, gamma: f32) -> KernelColumns {
+    /// The rows of `x` (row-major, [`TiedFeatures::d`] features, tied as
+    /// `tied`: training rows) as columns.
+    pub fn new(x: &[f32], tied: &TiedFeatures, gamma: f32) -> KernelColumns {
+        let d = tied.d();
         let n = if d == 0 { 0 } else { x.len() / d };
         let all: Vec<usize> = (0..n).collect();
         let norms: Vec<f32> = x.chunks_exact(d.max(1)).map(squared_norm).collect();
-        KernelColumns { d, n, gamma, panels: pack_columns(x, &norms, d, &all) }
+        let panels = pack_columns(&tied.firsts(x), &norms, tied.len(), &all);
+        KernelColumns { tied: tied.clone(), n, gamma, panels }
     }
 
     pub fn len(&self) -> usize {
@@ -332,12 +342,14 @@ impl KernelColumns {
         width.div_ceil(NR).max(1) * NR
     }
 
-    /// Rows of `x` (row-major, `d` features) laid out for [`Self::block`].
+    /// Rows of `x` (row-major, every feature, any values) laid out for
+    /// [`Self::block`]: each group of tied features as its sum.
     pub fn pack(&self, x: &[f32]) -> PackedRows {
-        let d = self.d;
+        let d = self.tied.d();
         let rows = if d == 0 { 0 } else { x.len() / d };
         let norms: Vec<f32> = x.chunks_exact(d.max(1)).map(squared_norm).collect();
-        PackedRows { rows, packed: pack_rows(x, &norms, d, &(0..rows).collect::<Vec<_>>()) }
+        let sums = self.tied.sums(x);
+        PackedRows { rows, packed: pack_rows(&sums, &norms, self.tied.len(), &(0..rows).collect::<Vec<_>>(), &[]) }
     }
 
     /// `K(row r, column c)` for the packed rows and the columns `from..to`
@@ -348,7 +360,7 @@ impl KernelColumns {
             return;
         }
         assert_eq!(from % NR, 0, "blocks start on a strip");
-        let d = self.d;
+        let d = self.tied.len();
         let width = to - from;
         let panels = self.panels.blocks(from / NR, to.div_ceil(NR), NR, d);
         let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(width).collect();
@@ -475,9 +487,14 @@ unsafe fn keep_columns_avx512(row: &mut [f32], len: usize, bits: &[u16]) {
 /// The RBF kernel over the rows of one problem.
 pub struct KernelRows {
     l: usize,
+    /// Features of a tile: one per group of tied features.
     d: usize,
-    /// Row-major `l x d`.
+    /// Row-major `l x d`: each group's first feature.
     x: Vec<f32>,
+    /// Each group's size (empty when no features are tied): the rows' side
+    /// of a tile takes `x` times this, a group's sum.
+    sizes: Vec<f32>,
+    /// Of the whole rows.
     norms: Vec<f32>,
     gamma: f32,
     /// The columns: rows of the problem, ascending.
@@ -505,22 +522,31 @@ impl KernelRows {
     /// `arena` (room for at least two rows, at most every row, is made).
     pub fn new(x: &[f64], d: usize, gamma: f64, arena: RowArena) -> KernelRows {
         let l = if d == 0 { 0 } else { x.len() / d };
-        Self::of_rows(x, d, &(0..l).collect::<Vec<_>>(), gamma, arena)
+        Self::of_rows(x, &TiedFeatures::none(d), &(0..l).collect::<Vec<_>>(), gamma, arena)
     }
 
-    /// [`Self::new`] over the rows `rows` of `x`, taken straight into the
-    /// kernel's own f32 copy (a pair's rows are not copied out first).
-    pub fn of_rows(x: &[f64], d: usize, rows: &[usize], gamma: f64, arena: RowArena) -> KernelRows {
-        let l = rows.len();
-        let mut x32: Vec<f32> = Vec::with_capacity(l * d);
-        for &i in rows {
-            x32.extend(x[i * d..(i + 1) * d].iter().map(|&v| v as f32));
+    /// [`Self::new`] over the rows `rows` of `x` (every feature), tied as
+    /// `tied` (ties of those rows), taken straight into the kernel's own f32
+    /// copy (a pair's rows are not copied out first).
+    pub fn of_rows(x: &[f64], tied: &TiedFeatures, rows: &[usize], gamma: f64, arena: RowArena) -> KernelRows {
+        let (l, d) = (rows.len(), tied.d());
+        let mut whole: Vec<f32> = Vec::with_capacity(l * d);
+        let mut x32: Vec<f32> = Vec::with_capacity(l * tied.len());
+        let mut norms = Vec::with_capacity(l);
+        for block in rows.chunks(256) {
+            whole.clear();
+            for &i in block {
+                whole.extend(x[i * d..(i + 1) * d].iter().map(|&v| v as f32));
+            }
+            norms.extend(whole.chunks_exact(d.max(1)).map(squared_norm));
+            x32.extend(tied.firsts(&whole));
         }
-        let norms = x32.chunks_exact(d.max(1)).map(squared_norm).collect();
+        let sizes = if tied.len() == d { Vec::new() } else { tied.sizes() };
         let mut k = KernelRows {
             l,
-            d,
+            d: tied.len(),
             x: x32,
+            sizes,
             norms,
             gamma: gamma as f32,
             cols: Vec::new(),
@@ -590,7 +616,7 @@ impl KernelRows {
 
     fn load_columns(&mut self, cols: Vec<usize>) {
         let old = std::mem::take(&mut self.panels);
-        self.panels = Packed::new_in(old, &self.x, &self.norms, self.d, &cols, NR, false);
+        self.panels = Packed::new_in(old, &self.x, &self.norms, self.d, &cols, NR, false, &[]);
         self.cols = cols;
     }
 
@@ -732,7 +758,7 @@ impl KernelRows {
     fn rows_against(&self, rows: &[usize], panels: Tile, outs: &mut [&mut [f32]]) {
         let n = outs.first().map_or(0, |o| o.len());
         outs.par_chunks_mut(ROWS_PER_TASK).zip(rows.par_chunks(ROWS_PER_TASK)).for_each(|(task, sources)| {
-            let packed = pack_rows(&self.x, &self.norms, self.d, sources);
+            let packed = pack_rows(&self.x, &self.norms, self.d, sources, &self.sizes);
             rbf_rows(packed.tile(), sources.len().div_ceil(MR), panels, self.d, n, self.gamma, task);
         });
     }
@@ -757,7 +783,7 @@ impl KernelRows {
             return out;
         }
         let d = self.d;
-        let packed = pack_rows(&self.x, &self.norms, d, rows);
+        let packed = pack_rows(&self.x, &self.norms, d, rows, &self.sizes);
         let groups = rows.len().div_ceil(MR);
         out.par_chunks_mut(SUM_COLUMNS).zip(cols.par_chunks(SUM_COLUMNS)).for_each(|(sums, cs)| {
             let n = cs.len();
@@ -880,7 +906,7 @@ mod tests {
             }
         }
         let norms: Vec<f32> = x.chunks_exact(d).map(squared_norm).collect();
-        let rows = pack_rows(&x, &norms, d, &(0..MR).collect::<Vec<_>>());
+        let rows = pack_rows(&x, &norms, d, &(0..MR).collect::<Vec<_>>(), &[]);
         let cols = pack_columns(&x, &norms, d, &(MR..MR + NR).collect::<Vec<_>>());
         let tile = rows.tile();
         let (dense, sparse) = tile.live(0);
@@ -895,6 +921,47 @@ mod tests {
                 assert_eq!(whole[r][c].to_bits(), skipped[r][c].to_bits(), "row {r} column {c}");
                 let want: f64 = (0..d).map(|k| x[r * d + k] as f64 * x[(MR + c) * d + k] as f64).sum();
                 assert!((skipped[r][c] as f64 - want).abs() < 1e-4, "row {r} column {c}");
+            }
+        }
+    }
+
+    /// `l` rows of 5 features, then copies: of feature 0 once, of 1 twice, of 2 three times (11 features).
+    fn tied_data(l: usize) -> (Vec<f64>, usize) {
+        let base = data(l, 5);
+        let x = base.chunks_exact(5).flat_map(|r| r.iter().copied().chain([r[0], r[1], r[1], r[2], r[2], r[2]])).collect();
+        (x, 11)
+    }
+
+    #[test]
+    fn tied_features_give_the_kernel_of_whole_rows_and_prediction_its_bits() {
+        let (l, gamma) = (70, 0.15);
+        let (x, d) = tied_data(l);
+        let tied = TiedFeatures::of_rows(&x, d);
+        // 0 and 5; 1 and 6, then 7 alone; 2, 8, 9 and 10; 3; 4.
+        assert_eq!(tied.len(), 6);
+        let mut k = KernelRows::of_rows(&x, &tied, &(0..l).collect::<Vec<_>>(), gamma, RowArena::new(l * l * 4));
+        let slots = k.fetch(&(0..l).collect::<Vec<_>>());
+        let rows: Vec<Vec<f32>> = slots.iter().map(|&s| k.slot(s).to_vec()).collect();
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let columns = KernelColumns::new(&x32, &tied, gamma as f32);
+        let mut block = vec![0f32; l * l];
+        columns.block(&columns.pack(&x32), 0, l, &mut block);
+        for i in 0..l {
+            for t in 0..l {
+                assert!((rows[i][t] as f64 - exact(&x, d, gamma, i, t)).abs() < 1e-5, "row {i} column {t}");
+                assert_eq!(rows[i][t].to_bits(), rows[t][i].to_bits(), "K is symmetric to the bit");
+                assert_eq!(block[i * l + t].to_bits(), rows[i][t].to_bits(), "prediction's value of row {i} column {t}");
+            }
+        }
+        // Rows where the tied features differ still get the kernel of their whole rows.
+        let other: Vec<f64> = data(9, d).iter().map(|v| v * 1.5).collect();
+        let other32: Vec<f32> = other.iter().map(|&v| v as f32).collect();
+        let mut out = vec![0f32; 9 * l];
+        columns.block(&columns.pack(&other32), 0, l, &mut out);
+        for r in 0..9 {
+            for t in 0..l {
+                let d2: f64 = (0..d).map(|c| (other32[r * d + c] as f64 - x32[t * d + c] as f64).powi(2)).sum();
+                assert!((out[r * l + t] as f64 - (-gamma * d2).exp()).abs() < 1e-5, "row {r} column {t}");
             }
         }
     }

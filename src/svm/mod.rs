@@ -5,6 +5,7 @@
 //! - [`kernel`]: RBF kernel rows with a memory-bounded cache;
 //! - [`smo`]: the binary C-SVC dual solver (SMO, second-order working-set selection), for tuning's small problems;
 //! - [`kernel_rows`]: whole kernel rows, computed many at a time as a matrix product;
+//! - [`tied`]: features equal in every training row, dotted once;
 //! - [`working_set`]: the solver of the fits: large working sets (ThunderSVM's scheme) over those rows;
 //! - [`multiclass`]: one-vs-one decomposition, pairs trained in parallel;
 //! - [`decision`]: batched prediction against the shared support vectors;
@@ -16,6 +17,7 @@ pub mod kernel_rows;
 pub mod multiclass;
 pub mod probability;
 pub mod smo;
+pub mod tied;
 pub mod working_set;
 
 pub use decision::{Prediction, Predictor};

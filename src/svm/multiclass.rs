@@ -13,6 +13,7 @@ use super::decision::{Prediction, Predictor};
 use super::kernel_rows::{KernelRows, RowArena};
 use super::probability::sigmoid_train;
 use super::smo::Options;
+use super::tied::TiedFeatures;
 use super::working_set::{self, Start};
 use super::{resolve_gamma, SvcParams};
 use crate::error::{Error, Result};
@@ -48,6 +49,10 @@ pub struct SvmModel {
     pub support_vectors: Vec<f64>,
     pub sv_class_start: Vec<u32>,
     pub pairs: Vec<PairModel>,
+    /// Groups of features equal in every training row, which the kernel
+    /// dots once ([`TiedFeatures::ties`]); none in models of format 7 and before.
+    #[serde(default)]
+    pub tied_features: Vec<Vec<u32>>,
 }
 
 const PLATT_FOLDS: usize = 5;
@@ -105,6 +110,7 @@ impl SvmModel {
             return Err(anyhow::anyhow!("class {empty} has no training rows").into());
         }
         let gamma = resolve_gamma(params.gamma, x, d);
+        let tied = TiedFeatures::of_rows(x, d);
         let class_c: Vec<f64> = by_class
             .iter()
             .map(|rows| params.c * params.class_weight.factor(n, k, rows.len()))
@@ -117,7 +123,7 @@ impl SvmModel {
                 let (a, b) = pair_list[p];
                 let PairProblem { idx, ys, cs } = PairProblem::new(y, &by_class, &class_c, a, b);
                 let started = std::time::Instant::now();
-                let mut rows = KernelRows::of_rows(x, d, &idx, gamma, std::mem::take(arena));
+                let mut rows = KernelRows::of_rows(x, &tied, &idx, gamma, std::mem::take(arena));
                 let sol = working_set::solve(&mut rows, &ys, &cs, &Options { eps: params.eps, ..Options::default() });
                 let solve_seconds = started.elapsed().as_secs_f64();
                 let started = std::time::Instant::now();
@@ -177,7 +183,8 @@ impl SvmModel {
                 pm
             })
             .collect();
-        let svm = SvmModel { n_classes: k, n_features: d, gamma, c: params.c, class_c, support_vectors, sv_class_start, pairs };
+        let tied_features = tied.ties();
+        let svm = SvmModel { n_classes: k, n_features: d, gamma, c: params.c, class_c, support_vectors, sv_class_start, pairs, tied_features };
         Ok(Fit { svm, pair_times: times, duals: Duals(duals) })
     }
 
@@ -185,22 +192,39 @@ impl SvmModel {
         self.support_vectors.len() / self.n_features.max(1)
     }
 
+    /// The features the kernel dots once, as the fit found them.
+    pub fn tied(&self) -> TiedFeatures {
+        TiedFeatures::from_ties(self.n_features, &self.tied_features).expect("a model's ties are checked when it is made or loaded")
+    }
+
+    /// Whether the tied features hold what [`Self::tied`] says: well
+    /// formed, and equal in every support vector (which prediction relies on).
+    pub fn check_ties(&self) -> std::result::Result<(), String> {
+        let tied = TiedFeatures::from_ties(self.n_features, &self.tied_features)?;
+        let sv32: Vec<f32> = self.support_vectors.iter().map(|&v| v as f32).collect();
+        if tied.hold_in(&sv32) {
+            Ok(())
+        } else {
+            Err("tied features differ in a support vector".into())
+        }
+    }
+
     /// Adds Platt scaling to a model fitted without it on the same rows and
     /// `params` (a final-pass fit of `--tune`), from the fit's `duals`: the
     /// same bytes as a fit with probabilities, for the cost of the
     /// calibration alone. Returns each pair's seconds.
-    pub fn calibrate(&mut self, x: &[f64], d: usize, y: &[usize], params: &SvcParams, duals: &Duals) -> Vec<f64> {
+    pub fn calibrate(&mut self, x: &[f64], y: &[usize], params: &SvcParams, duals: &Duals) -> Vec<f64> {
         let k = self.n_classes;
         let by_class = rows_by_class(y, k);
         let pair_list = pairs_of(k);
         let sizes = pair_sizes(&pair_list, &by_class);
         let cache_bytes = pair_cache_bytes(params, &sizes);
-        let (gamma, class_c) = (self.gamma, &self.class_c);
+        let (gamma, class_c, tied) = (self.gamma, &self.class_c, self.tied());
         let done: Vec<((f64, f64), f64)> = on_pair_workers(&sizes, cache_bytes, |p, arena| {
             let (a, b) = pair_list[p];
             let started = std::time::Instant::now();
             let pp = PairProblem::new(y, &by_class, class_c, a, b);
-            let mut rows = KernelRows::of_rows(x, d, &pp.idx, gamma, std::mem::take(arena));
+            let mut rows = KernelRows::of_rows(x, &tied, &pp.idx, gamma, std::mem::take(arena));
             let ab = platt(&mut rows, &pp.ys, &pp.cs, &duals.0[p].coef, &duals.0[p].grad, params, p);
             *arena = rows.into_arena();
             (ab, started.elapsed().as_secs_f64())
@@ -463,30 +487,55 @@ mod tests {
         (x, y)
     }
 
+    /// `x` (`d` features) with copies of features 0, 1, 1 and 2 after them: features the kernel ties.
+    fn with_copies(x: &[f64], d: usize) -> (Vec<f64>, usize) {
+        (x.chunks_exact(d).flat_map(|r| r.iter().copied().chain([r[0], r[1], r[1], r[2]])).collect(), d + 4)
+    }
+
     #[test]
     fn training_classes_are_the_predicted_classes() {
         let (n, d, k) = (900, 4, 4);
         let (x, y) = overlapping_classes(n, d, k, 5, 2.0, 0.5);
-        for c in [1.0, 64.0] {
-            let params = SvcParams { c, gamma: Gamma::Value(0.8), probability: false, ..SvcParams::default() };
-            let fit = SvmModel::fit_timed(&x, d, &y, k, &params).unwrap();
-            let want = fit.svm.predict(&x, false).class;
-            assert!(want.iter().zip(&y).any(|(p, t)| p != t), "some training rows are misclassified");
-            assert_eq!(fit.svm.training_classes(&x, d, &y, &fit.duals), want);
+        let (tied_x, tied_d) = with_copies(&x, d);
+        for (x, d, ties) in [(&x, d, 0), (&tied_x, tied_d, 3)] {
+            for c in [1.0, 64.0] {
+                let params = SvcParams { c, gamma: Gamma::Value(0.8), probability: false, ..SvcParams::default() };
+                let fit = SvmModel::fit_timed(x, d, &y, k, &params).unwrap();
+                assert_eq!(fit.svm.tied_features.len(), ties);
+                let want = fit.svm.predict(x, false).class;
+                assert!(want.iter().zip(&y).any(|(p, t)| p != t), "some training rows are misclassified");
+                assert_eq!(fit.svm.training_classes(x, d, &y, &fit.duals), want);
+            }
         }
+    }
+
+    #[test]
+    fn ties_that_do_not_hold_in_the_support_vectors_are_refused() {
+        let (n, d, k) = (200, 3, 2);
+        let (x, y) = overlapping_classes(n, d, k, 7, 1.0, 0.8);
+        let (x, d) = with_copies(&x, d);
+        let params = SvcParams { c: 2.0, gamma: Gamma::Value(0.5), probability: false, ..SvcParams::default() };
+        let mut m = SvmModel::fit(&x, d, &y, k, &params).unwrap();
+        assert_eq!(m.tied_features, vec![vec![0, 3], vec![1, 4], vec![2, 6]]);
+        assert!(m.check_ties().is_ok());
+        m.tied_features = vec![vec![0, 1]];
+        assert!(m.check_ties().unwrap_err().contains("differ"));
+        m.tied_features = vec![vec![0, 3, 5]];
+        assert!(m.check_ties().unwrap_err().contains("malformed"));
     }
 
     #[test]
     fn calibrating_a_fit_gives_the_fit_with_probabilities() {
         let (n, d, k) = (300, 3, 3);
         let (x, y) = overlapping_classes(n, d, k, 11, 1.0, 0.6);
+        let (x, d) = with_copies(&x, d);
         let with = SvcParams { c: 4.0, gamma: Gamma::Value(0.5), seed: 3, ..SvcParams::default() };
         let without = SvcParams { probability: false, ..with.clone() };
         let want = SvmModel::fit(&x, d, &y, k, &with).unwrap();
         let fit = SvmModel::fit_timed(&x, d, &y, k, &without).unwrap();
         let mut got = fit.svm;
         assert!(!got.has_probability());
-        assert_eq!(got.calibrate(&x, d, &y, &with, &fit.duals).len(), 3);
+        assert_eq!(got.calibrate(&x, &y, &with, &fit.duals).len(), 3);
         assert_eq!(got, want);
     }
 }
