@@ -14,7 +14,8 @@
 //! streams the whole feature matrix per row.
 //!
 //! Determinism: each dot product is one chain of fused multiply-adds over
-//! the features, in feature order, whatever the tiling, thread or CPU; a
+//! the features (one per group of tied features, [`super::tied`]), in
+//! feature order, whatever the tiling, thread or CPU; a
 //! feature that is zero in all of a tile's rows adds nothing to the chain
 //! and is skipped (a one-hot column is zero in most rows). The
 //! AVX2 build uses the FMA instruction; elsewhere `mul_add` is the C
