@@ -378,25 +378,28 @@ fn has_avx2() -> bool {
     false
 }
 
+/// One SMO step, as [`step_and_scores`] reads it: the labels, the kernel
+/// rows of the two variables that moved and how far (`y dA`), and the
+/// masking penalties of I_up and I_low.
+#[derive(Clone, Copy)]
+pub struct Step<'a> {
+    pub y: &'a [f64],
+    pub ki: &'a [f32],
+    pub kj: &'a [f32],
+    pub di: f64,
+    pub dj: f64,
+    pub up: &'a [f64],
+    pub low: &'a [f64],
+}
+
 /// After an SMO step: `G_t += y_t (K_ti dA_i + K_tj dA_j)`; `scores` gets
 /// `-y G` masked to I_up (`up` and `low` are the masking penalties) and
 /// `block_max` each block's largest score; returns `(max_{I_up} -y G,
 /// max_{I_low} y G)` of the new gradient. One pass over each block of
 /// [`BLOCK`] rows; row `t` is in lane `t % 4` of the maxima, a short last
 /// group in lane 0, so that every path finds the same maxima.
-#[allow(clippy::too_many_arguments)]
-pub fn step_and_scores(
-    grad: &mut [f64],
-    y: &[f64],
-    ki: &[f32],
-    kj: &[f32],
-    di: f64,
-    dj: f64,
-    up: &[f64],
-    low: &[f64],
-    scores: &mut [f64],
-    block_max: &mut [f64],
-) -> (f64, f64) {
+pub fn step_and_scores(grad: &mut [f64], step: Step, scores: &mut [f64], block_max: &mut [f64]) -> (f64, f64) {
+    let Step { y, ki, kj, di, dj, up, low } = step;
     let n = grad.len();
     assert!(
         y.len() >= n && ki.len() >= n && kj.len() >= n && up.len() >= n && low.len() >= n && scores.len() >= n && block_max.len() >= n.div_ceil(BLOCK),
@@ -411,7 +414,7 @@ pub fn step_and_scores(
             // SAFETY: AVX2 is there (has_avx2); rows from..whole are in every slice (asserted above).
             #[cfg(target_arch = "x86_64")]
             unsafe {
-                step_lanes_avx2(grad, y, ki, kj, di, dj, up, low, scores, from, whole, &mut best, &mut high)
+                step_lanes_avx2(grad, step, scores, from, whole, &mut best, &mut high)
             };
             done = whole;
         }
@@ -434,23 +437,9 @@ pub fn step_and_scores(
 /// (no fused multiply-adds: the portable path has none).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn step_lanes_avx2(
-    grad: &mut [f64],
-    y: &[f64],
-    ki: &[f32],
-    kj: &[f32],
-    di: f64,
-    dj: f64,
-    up: &[f64],
-    low: &[f64],
-    scores: &mut [f64],
-    from: usize,
-    to: usize,
-    best: &mut [f64; LANES],
-    high: &mut [f64; LANES],
-) {
+unsafe fn step_lanes_avx2(grad: &mut [f64], step: Step, scores: &mut [f64], from: usize, to: usize, best: &mut [f64; LANES], high: &mut [f64; LANES]) {
     use std::arch::x86_64::*;
+    let Step { y, ki, kj, di, dj, up, low } = step;
     let (vdi, vdj, minus) = (_mm256_set1_pd(di), _mm256_set1_pd(dj), _mm256_set1_pd(-1.0));
     let (mut vbest, mut vhigh) = (_mm256_loadu_pd(best.as_ptr()), _mm256_loadu_pd(high.as_ptr()));
     let mut t = from;
@@ -459,8 +448,8 @@ unsafe fn step_lanes_avx2(
         let yv = _mm256_loadu_pd(y.as_ptr().add(t));
         let a = _mm256_cvtps_pd(_mm_loadu_ps(ki.as_ptr().add(t)));
         let c = _mm256_cvtps_pd(_mm_loadu_ps(kj.as_ptr().add(t)));
-        let step = _mm256_mul_pd(yv, _mm256_add_pd(_mm256_mul_pd(a, vdi), _mm256_mul_pd(c, vdj)));
-        let g = _mm256_add_pd(_mm256_loadu_pd(grad.as_ptr().add(t)), step);
+        let change = _mm256_mul_pd(yv, _mm256_add_pd(_mm256_mul_pd(a, vdi), _mm256_mul_pd(c, vdj)));
+        let g = _mm256_add_pd(_mm256_loadu_pd(grad.as_ptr().add(t)), change);
         _mm256_storeu_pd(grad.as_mut_ptr().add(t), g);
         let score = _mm256_add_pd(_mm256_loadu_pd(up.as_ptr().add(t)), _mm256_mul_pd(_mm256_mul_pd(minus, yv), g));
         _mm256_storeu_pd(scores.as_mut_ptr().add(t), score);
@@ -612,7 +601,7 @@ impl Inner {
         self.block_max.resize(n.div_ceil(BLOCK), 0.0);
         let k0 = &self.block[..n];
         let (mut gmax, mut gmax2) =
-            step_and_scores(&mut self.grad, &self.y, k0, k0, 0.0, 0.0, &self.up, &self.low, &mut self.buf, &mut self.block_max);
+            step_and_scores(&mut self.grad, Step { y: &self.y, ki: k0, kj: k0, di: 0.0, dj: 0.0, up: &self.up, low: &self.low }, &mut self.buf, &mut self.block_max);
         while steps < budget && gmax > f64::NEG_INFINITY {
             let i = last_position(&self.buf, &self.block_max, gmax);
             let diff = gmax + gmax2;
@@ -648,7 +637,7 @@ impl Inner {
             }
             let kj = &self.block[j * n..(j + 1) * n];
             (gmax, gmax2) =
-                step_and_scores(&mut self.grad, &self.y, ki, kj, di, dj, &self.up, &self.low, &mut self.buf, &mut self.block_max);
+                step_and_scores(&mut self.grad, Step { y: &self.y, ki, kj, di, dj, up: &self.up, low: &self.low }, &mut self.buf, &mut self.block_max);
             steps += 1;
         }
         steps
@@ -682,7 +671,8 @@ mod tests {
             let mut grad = grad0.clone();
             let mut scores = vec![0.0; n];
             let mut block_max = vec![0.0; n.div_ceil(BLOCK)];
-            let (up_max, low_max) = step_and_scores(&mut grad, &y, &ki, &kj, di, dj, &up, &low, &mut scores, &mut block_max);
+            let step = Step { y: &y, ki: &ki, kj: &kj, di, dj, up: &up, low: &low };
+            let (up_max, low_max) = step_and_scores(&mut grad, step, &mut scores, &mut block_max);
             let plain_grad: Vec<f64> = (0..n).map(|t| grad0[t] + y[t] * (ki[t] as f64 * di + kj[t] as f64 * dj)).collect();
             let plain_scores: Vec<f64> = (0..n).map(|t| up[t] + -1.0 * y[t] * plain_grad[t]).collect();
             assert!(grad.iter().zip(&plain_grad).all(|(a, b)| a.to_bits() == b.to_bits()), "gradients, n {n}");
