@@ -385,12 +385,14 @@ struct Slot {
     last_used: u64,
 }
 
-/// The memory of a kernel cache: one allocation, backed by huge pages
-/// where the system offers them, and handed from one problem to the next
-/// ([`KernelRows::new`], [`KernelRows::into_arena`]). Fresh memory costs
-/// its first touch: the kernel zeroes every page, and on the reference
-/// machine (a virtual one) that took a fifth of a fit when each pair had a
-/// cache of its own.
+/// The memory of a kernel cache: one allocation, handed from one problem
+/// to the next ([`KernelRows::new`], [`KernelRows::into_arena`]), so that
+/// its pages are touched once per fit, not once per pair. Fresh memory costs
+/// its first touch: the kernel zeroes every page. Plain 4 KiB pages, not
+/// huge ones: on the reference machine (a virtual one whose free memory is
+/// handed back to the host in 2 MiB blocks) a huge page's first touch cost
+/// 0.1 to 10 ms per MiB from one run to the next, 4 KiB pages a steady
+/// 0.6 ms (bench/RESULTS.md, "sixth session").
 #[derive(Default)]
 pub struct RowArena {
     data: Vec<f32>,
@@ -399,9 +401,7 @@ pub struct RowArena {
 impl RowArena {
     pub fn new(bytes: usize) -> RowArena {
         // Zeroed allocations this large are fresh mappings: nothing is touched yet.
-        let data = vec![0f32; bytes / 4];
-        advise_huge_pages(&data);
-        RowArena { data }
+        RowArena { data: vec![0f32; bytes / 4] }
     }
 
     /// Room for rows of `l` floats.
@@ -430,24 +430,6 @@ impl RowArena {
         out.into_iter().map(|r| r.expect("every place")).collect()
     }
 }
-
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(data: &[f32]) {
-    const HUGE: usize = 2 << 20;
-    let start = data.as_ptr() as usize;
-    let end = start + std::mem::size_of_val(data);
-    let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
-    if to > from {
-        // SAFETY: [from, to) lies inside `data`'s allocation; MADV_HUGEPAGE
-        // only changes how the kernel backs it, never its contents.
-        unsafe {
-            libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_: &[f32]) {}
 
 /// Moves the kept values of `row[..len]` down in place: `row[p] =
 /// row[pos[p]]`, `pos` ascending; `bits` marks the same positions, 16 to a
