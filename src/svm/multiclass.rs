@@ -311,7 +311,7 @@ fn pair_cache_bytes(params: &SvcParams, sizes: &[usize]) -> usize {
 /// Working sets of rows a pair worker's cache holds at most.
 const CACHED_WORKING_SETS: usize = 2;
 
-/// Pairs trained at once: one per core.
+/// Pairs trained at once: one per thread of the pool.
 fn pair_workers(pairs: usize) -> usize {
     rayon::current_num_threads().clamp(1, pairs.max(1))
 }
@@ -320,9 +320,14 @@ fn pair_workers(pairs: usize) -> usize {
 /// each of [`pair_workers`] threads, the largest first so that the last to
 /// finish are small. A worker keeps one kernel arena of `arena_bytes` for
 /// all its pairs: its memory is touched once per fit, not once per pair.
-/// The workers are not rayon's, so a pair waiting on its own parallel work
-/// never starts another pair (and another cache) meanwhile; results come
-/// back in pair order, the same whichever thread ran them.
+/// The workers are the pool's own threads (one broadcast task each, taking
+/// pairs from a queue): a worker waiting on its pair's parallel work helps
+/// with the other pairs' meanwhile, and never starts another pair (pairs
+/// are not the pool's jobs, so they cannot be stolen). Workers of their own
+/// slept on every parallel step while the pool's threads woke up, and on the
+/// reference machine (a virtual one) that left a tenth of the cores idle
+/// (bench/RESULTS.md, "sixth session"). Results come back in pair order,
+/// the same whichever thread ran them.
 fn on_pair_workers<T: Send>(sizes: &[usize], arena_bytes: usize, task: impl Fn(usize, &mut RowArena) -> T + Sync) -> Vec<T> {
     let mut order: Vec<usize> = (0..sizes.len()).collect();
     order.sort_by_key(|&p| (std::cmp::Reverse(sizes[p]), p));
@@ -339,17 +344,15 @@ fn on_pair_workers<T: Send>(sizes: &[usize], arena_bytes: usize, task: impl Fn(u
     }
     let queue = std::sync::Mutex::new(order.into_iter());
     let results: Vec<std::sync::Mutex<Option<T>>> = sizes.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..pair_workers(sizes.len()) {
-            scope.spawn(|| {
-                let mut arena = RowArena::new(arena_bytes);
-                loop {
-                    let next = queue.lock().expect("pair queue").next();
-                    let Some(p) = next else { break };
-                    let out = task(p, &mut arena);
-                    *results[p].lock().expect("pair result") = Some(out);
-                }
-            });
+    rayon::broadcast(|_| {
+        // Made on the first pair: a thread left without one (more threads
+        // than pairs) touches no memory.
+        let mut arena: Option<RowArena> = None;
+        loop {
+            let next = queue.lock().expect("pair queue").next();
+            let Some(p) = next else { break };
+            let out = task(p, arena.get_or_insert_with(|| RowArena::new(arena_bytes)));
+            *results[p].lock().expect("pair result") = Some(out);
         }
     });
     results.into_iter().map(|r| r.into_inner().expect("pair result").expect("every pair ran")).collect()
