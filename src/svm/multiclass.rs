@@ -323,11 +323,13 @@ fn pair_workers(pairs: usize) -> usize {
 /// The workers are the pool's own threads (one broadcast task each, taking
 /// pairs from a queue): a worker waiting on its pair's parallel work helps
 /// with the other pairs' meanwhile, and never starts another pair (pairs
-/// are not the pool's jobs, so they cannot be stolen). Workers of their own
-/// slept on every parallel step while the pool's threads woke up, and on the
-/// reference machine (a virtual one) that left a tenth of the cores idle
-/// (bench/RESULTS.md, "sixth session"). Results come back in pair order,
-/// the same whichever thread ran them.
+/// are not the pool's jobs, so they cannot be stolen; a fit started
+/// meanwhile from another thread, as tests do, may run inside a waiting
+/// worker, and both finish). Workers of their own slept on every parallel
+/// step while the pool's threads woke up, and on the reference machine (a
+/// virtual one) that left a tenth of the cores idle (bench/RESULTS.md,
+/// "sixth session"). Results come back in pair order, the same whichever
+/// thread ran them.
 fn on_pair_workers<T: Send>(sizes: &[usize], arena_bytes: usize, task: impl Fn(usize, &mut RowArena) -> T + Sync) -> Vec<T> {
     let mut order: Vec<usize> = (0..sizes.len()).collect();
     order.sort_by_key(|&p| (std::cmp::Reverse(sizes[p]), p));
