@@ -333,22 +333,12 @@ fn pair_workers(pairs: usize) -> usize {
 fn on_pair_workers<T: Send>(sizes: &[usize], arena_bytes: usize, task: impl Fn(usize, &mut RowArena) -> T + Sync) -> Vec<T> {
     let mut order: Vec<usize> = (0..sizes.len()).collect();
     order.sort_by_key(|&p| (std::cmp::Reverse(sizes[p]), p));
-    if rayon::current_thread_index().is_some() {
-        // Called from a parallel loop of fits (tuning's SMOTE cells): that loop
-        // is the concurrency. Workers of our own would block this thread on
-        // work that needs it: one pair after another, here.
-        let mut arena = RowArena::new(arena_bytes);
-        let mut out: Vec<Option<T>> = sizes.iter().map(|_| None).collect();
-        for p in order {
-            out[p] = Some(task(p, &mut arena));
-        }
-        return out.into_iter().map(|r| r.expect("every pair ran")).collect();
-    }
     let queue = std::sync::Mutex::new(order.into_iter());
     let results: Vec<std::sync::Mutex<Option<T>>> = sizes.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    rayon::broadcast(|_| {
-        // Made on the first pair: a thread left without one (more threads
-        // than pairs) touches no memory.
+    // One worker: pairs from the queue until it is empty. Its arena is made
+    // on its first pair, so a thread left without one (more threads than
+    // pairs) touches no memory.
+    let work = || {
         let mut arena: Option<RowArena> = None;
         loop {
             let next = queue.lock().expect("pair queue").next();
@@ -356,7 +346,15 @@ fn on_pair_workers<T: Send>(sizes: &[usize], arena_bytes: usize, task: impl Fn(u
             let out = task(p, arena.get_or_insert_with(|| RowArena::new(arena_bytes)));
             *results[p].lock().expect("pair result") = Some(out);
         }
-    });
+    };
+    if rayon::current_thread_index().is_some() {
+        // Called from a parallel loop of fits (tuning's SMOTE cells): that loop
+        // is the concurrency, and a broadcast from here would wait on threads
+        // busy with it. This thread is the one worker.
+        work();
+    } else {
+        rayon::broadcast(|_| work());
+    }
     results.into_iter().map(|r| r.into_inner().expect("pair result").expect("every pair ran")).collect()
 }
 
